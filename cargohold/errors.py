@@ -27,7 +27,8 @@ translated at the boundary where they occur, with ``raise ... from exc``::
         └── TooManyRequests         TOOMANYREQUESTS
 
 A ``RegistryError`` knows its code, a message a person understands and an optional
-``detail`` (any JSON value). The HTTP status of each code lives in one table,
+``detail`` (any JSON value), and headers the response must carry (``Content-Range`` on a
+416). The HTTP status of each code lives in one table,
 ``cargohold.spec.errorcodes``; only the HTTP layer renders errors.
 """
 
@@ -71,11 +72,17 @@ class RegistryError(CargoholdError):
     default_message: ClassVar[str] = "unknown error"
 
     def __init__(
-        self, message: str | None = None, detail: Any = None, *, status: int | None = None
+        self,
+        message: str | None = None,
+        detail: Any = None,
+        *,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.message = message or self.default_message
         self.detail = detail
         self.status = status
+        self.headers = headers or {}
         super().__init__(self.message)
 
 

@@ -1,0 +1,129 @@
+"""The ``cargohold`` command: ``serve``, ``fsck``, ``migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from cargohold.config import Settings, load_settings
+from cargohold.db.migrate import upgrade
+from cargohold.errors import ConfigError
+from cargohold.logs import configure_logging
+
+log = logging.getLogger("cargohold")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(
+            args.config,
+            listen=getattr(args, "listen", None),
+            data_dir=args.data_dir,
+            database_url=args.database_url,
+            workers=getattr(args, "workers", None),
+        )
+    except ConfigError as exc:
+        print(f"cargohold: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    code: int = args.run(settings, args)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cargohold", description="container image registry")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--config", type=Path, help="YAML file of settings")
+        sub.add_argument("--data-dir", type=Path, help="where metadata and blobs live")
+        sub.add_argument("--database-url", help="sqlite:///PATH or postgresql://USER@HOST/DB")
+        return sub
+
+    serve = command("serve", "run the registry (API, background work) in the foreground")
+    serve.add_argument("--listen", help="HOST:PORT to listen on (default 127.0.0.1:5000)")
+    serve.add_argument("--workers", type=int, help="worker processes (default 1)")
+    serve.set_defaults(run=_serve)
+
+    fsck = command("fsck", "check blob storage against the database")
+    fsck.add_argument("--repair", action="store_true", help="fix what can be fixed")
+    fsck.set_defaults(run=_fsck)
+
+    migrate = command("migrate", "apply database migrations and exit")
+    migrate.set_defaults(run=_migrate)
+    return parser
+
+
+def _prepare(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url)
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    _prepare(settings)
+    log.info("database is up to date")
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+
+    _prepare(settings)
+    # Worker processes read their settings from the environment.
+    os.environ.update(
+        {
+            "CARGOHOLD_LISTEN": settings.listen,
+            "CARGOHOLD_DATA_DIR": str(settings.data_dir.resolve()),
+            "CARGOHOLD_WORKERS": str(settings.workers),
+        }
+    )
+    if settings.database_url:
+        os.environ["CARGOHOLD_DATABASE_URL"] = settings.database_url
+    os.environ.pop("CARGOHOLD_CONFIG", None)
+    if args.config:
+        os.environ["CARGOHOLD_CONFIG"] = str(args.config.resolve())
+    log.info(
+        "cargohold listening",
+        extra={"fields": {"listen": settings.listen, "data_dir": str(settings.data_dir)}},
+    )
+    server = Granian(
+        "cargohold.app:create_app_from_environment",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=settings.workers,
+        loop=Loops.uvloop,
+        factory=True,
+        log_access=False,
+        respawn_failed_workers=True,
+    )
+    server.serve()
+    return 0
+
+
+def _fsck(settings: Settings, args: argparse.Namespace) -> int:
+    from cargohold.app import create_storage
+    from cargohold.content.fsck import check_storage
+    from cargohold.db.session import Database
+
+    async def run() -> int:
+        db = Database(settings.effective_database_url)
+        storage = create_storage(settings)
+        try:
+            report = await check_storage(db, storage, repair=args.repair)
+        finally:
+            await db.dispose()
+        for line in report.lines():
+            print(line)
+        return 1 if report.problems and not args.repair else 0
+
+    _prepare(settings)
+    return asyncio.run(run())

@@ -1,0 +1,128 @@
+"""Settings: command-line flags over environment variables (``CARGOHOLD_*``) over a YAML
+config file over defaults.
+
+With nothing set, cargohold runs the embedded default: it listens on 127.0.0.1:5000 and
+keeps everything under one data directory, metadata in ``cargohold.db`` (SQLite, WAL) and
+blobs in ``blobs/``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from cargohold.errors import ConfigError
+
+DEFAULT_DATA_DIR = Path("./cargohold-data")
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Each field is also ``CARGOHOLD_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CARGOHOLD_", extra="forbid")
+
+    listen: str = "127.0.0.1:5000"
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = Field(
+        default=None,
+        description="sqlite:///PATH or postgresql://USER@HOST:PORT/DB; "
+        "default: SQLite in the data directory",
+    )
+    workers: int = Field(default=1, ge=1, le=64)
+    log_level: str = "info"
+    access_log: bool = True
+    upload_expiry_seconds: int = Field(
+        default=24 * 3600, ge=60, description="an upload untouched this long is abandoned"
+    )
+    uploaded_blob_protection_seconds: int = Field(
+        default=24 * 3600,
+        ge=0,
+        description="how long a blob uploaded but not yet referenced by a manifest stays "
+        "available in its repository",
+    )
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen_has_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise ValueError(f"listen address {value!r} must look like HOST:PORT")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def effective_database_url(self) -> str:
+        """The SQLAlchemy URL with its async driver: aiosqlite or asyncpg."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'cargohold.db').resolve()}"
+        return async_database_url(url)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+
+def async_database_url(url: str) -> str:
+    """Give a plain ``sqlite://`` or ``postgresql://`` URL the async driver cargohold uses."""
+    for plain, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    if url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        return url
+    raise ConfigError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings: ``overrides`` (flags) win over the environment, which wins over
+    ``config_file`` (YAML mapping of field names), which wins over defaults."""
+    file_values: dict[str, Any] = {}
+    path = config_file or _env_config_file()
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path} must hold a mapping of settings")
+        file_values = {k.replace("-", "_"): v for k, v in (loaded or {}).items()}
+    env_names = {
+        name for name in Settings.model_fields if f"CARGOHOLD_{name.upper()}" in os.environ
+    }
+    values = {k: v for k, v in file_values.items() if k not in env_names}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _env_config_file() -> Path | None:
+    value = os.environ.get("CARGOHOLD_CONFIG")
+    return Path(value) if value else None

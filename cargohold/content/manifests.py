@@ -1,0 +1,272 @@
+"""Manifests and indexes: push, pull, delete, and the referrers of a manifest.
+
+A manifest is stored byte for byte in the database (at most 4 MiB), with links to the
+blobs and child manifests it references. A push is one write transaction: it checks that
+every referenced blob and child exists in the repository, records the manifest and its
+links, and moves the tag, so a crash leaves either all of it or none.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cargohold.content.blobs import accessible_blobs
+from cargohold.content.repositories import ensure_repository, find_repository_id
+from cargohold.db.dialect import insert_ignoring_conflicts
+from cargohold.db.models import Manifest, ManifestBlob, ManifestChild, Repository, Tag, utcnow
+from cargohold.db.session import Database
+from cargohold.errors import (
+    Denied,
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestInvalid,
+    ManifestUnknown,
+)
+from cargohold.spec.digest import Digest
+from cargohold.spec.manifest import Descriptor, ParsedManifest, parse_manifest
+
+
+@dataclass(frozen=True, slots=True)
+class StoredManifest:
+    """A manifest as it was pushed."""
+
+    digest: str
+    media_type: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PushedManifest:
+    digest: str
+    subject: str | None
+
+
+class ManifestService:
+    """Push, pull, delete manifests; list referrers."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, repository: str, reference: Digest | str) -> StoredManifest:
+        """The manifest a tag points at, or the one with that digest; ``ManifestUnknown``
+        otherwise. One query."""
+        query = (
+            select(Manifest.digest, Manifest.media_type, Manifest.content)
+            .join(Repository, Repository.id == Manifest.repository_id)
+            .where(Repository.name == repository)
+        )
+        if isinstance(reference, Digest):
+            query = query.where(Manifest.digest == str(reference))
+        else:
+            query = query.join(Tag, Tag.manifest_id == Manifest.id).where(
+                Tag.name == reference, Tag.lifetime_end.is_(None)
+            )
+        async with self.db.read() as session:
+            row = (await session.execute(query)).first()
+        if row is None:
+            raise ManifestUnknown(f"manifest {reference} is not known in repository {repository!r}")
+        return StoredManifest(row.digest, row.media_type, row.content)
+
+    async def put(
+        self, repository: str, reference: Digest | str, raw: bytes, content_type: str | None
+    ) -> PushedManifest:
+        """Store a manifest, and point tag ``reference`` at it when it is a tag."""
+        algorithm = reference.algorithm if isinstance(reference, Digest) else "sha256"
+        parsed = parse_manifest(raw, content_type, algorithm=algorithm)
+        if isinstance(reference, Digest) and parsed.digest != reference:
+            raise DigestInvalid(
+                f"manifest content has digest {parsed.digest}, not {reference}",
+                {"expected": str(reference), "actual": str(parsed.digest)},
+            )
+        async with self.db.write() as session:
+            repository_id = await ensure_repository(session, repository)
+            manifest_id = await self._store(session, repository_id, parsed, raw)
+            if isinstance(reference, str):
+                await move_tag(session, repository_id, reference, manifest_id)
+        subject = str(parsed.subject.digest) if parsed.subject else None
+        return PushedManifest(str(parsed.digest), subject)
+
+    async def delete(self, repository: str, reference: Digest | str) -> None:
+        """Delete a tag (by tag) or a manifest with all its tags (by digest)."""
+        async with self.db.write() as session:
+            repository_id = await find_repository_id(session, repository)
+            if repository_id is None:
+                raise ManifestUnknown(f"repository {repository!r} has no manifest {reference}")
+            if isinstance(reference, Digest):
+                await self._delete_manifest(session, repository_id, repository, reference)
+            elif not await end_tag(session, repository_id, reference):
+                raise ManifestUnknown(f"tag {reference!r} is not known in {repository!r}")
+
+    async def referrers(
+        self, repository: str, subject: Digest, artifact_type: str | None = None
+    ) -> list[Descriptor]:
+        """Descriptors of the manifests in ``repository`` whose subject is ``subject``,
+        only those of ``artifact_type`` when given; oldest first."""
+        query = (
+            select(
+                Manifest.digest,
+                Manifest.media_type,
+                Manifest.size,
+                Manifest.artifact_type,
+                Manifest.annotations,
+            )
+            .join(Repository, Repository.id == Manifest.repository_id)
+            .where(Repository.name == repository, Manifest.subject_digest == str(subject))
+            .order_by(Manifest.id)
+        )
+        if artifact_type is not None:
+            query = query.where(Manifest.artifact_type == artifact_type)
+        async with self.db.read() as session:
+            rows = (await session.execute(query)).all()
+        return [
+            Descriptor(
+                media_type=row.media_type,
+                digest=Digest.parse(row.digest),
+                size=row.size,
+                artifact_type=row.artifact_type,
+                annotations=json.loads(row.annotations) if row.annotations else None,
+            )
+            for row in rows
+        ]
+
+    async def _store(
+        self, session: AsyncSession, repository_id: int, parsed: ParsedManifest, raw: bytes
+    ) -> int:
+        existing = (
+            await session.execute(
+                select(Manifest.id).where(
+                    Manifest.repository_id == repository_id,
+                    Manifest.digest == str(parsed.digest),
+                )
+            )
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing
+        blob_ids = await _required_blob_ids(session, repository_id, parsed)
+        child_ids = await _child_manifest_ids(session, repository_id, parsed)
+        manifest = Manifest(
+            repository_id=repository_id,
+            digest=str(parsed.digest),
+            media_type=parsed.media_type,
+            artifact_type=parsed.artifact_type,
+            subject_digest=str(parsed.subject.digest) if parsed.subject else None,
+            annotations=json.dumps(dict(parsed.annotations)) if parsed.annotations else None,
+            size=parsed.size,
+            content=raw,
+        )
+        session.add(manifest)
+        await session.flush()
+        await insert_ignoring_conflicts(
+            session, ManifestBlob, [{"manifest_id": manifest.id, "blob_id": b} for b in blob_ids]
+        )
+        await insert_ignoring_conflicts(
+            session, ManifestChild, [{"manifest_id": manifest.id, "child_id": c} for c in child_ids]
+        )
+        return manifest.id
+
+    async def _delete_manifest(
+        self, session: AsyncSession, repository_id: int, repository: str, digest: Digest
+    ) -> None:
+        manifest_id = (
+            await session.execute(
+                select(Manifest.id).where(
+                    Manifest.repository_id == repository_id, Manifest.digest == str(digest)
+                )
+            )
+        ).scalar_one_or_none()
+        if manifest_id is None:
+            raise ManifestUnknown(f"manifest {digest} is not known in {repository!r}")
+        parent = (
+            await session.execute(
+                select(Manifest.digest)
+                .join(ManifestChild, ManifestChild.manifest_id == Manifest.id)
+                .where(ManifestChild.child_id == manifest_id)
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if parent is not None:
+            raise Denied(
+                f"manifest {digest} is listed by index {parent} in {repository!r}; "
+                "delete the index first"
+            )
+        await session.execute(delete(Manifest).where(Manifest.id == manifest_id))
+
+
+async def move_tag(session: AsyncSession, repository_id: int, name: str, manifest_id: int) -> None:
+    """Point tag ``name`` at ``manifest_id``: end its live row (if it points elsewhere)
+    and start a new one. Nothing changes when it already points there."""
+    current = (
+        await session.execute(
+            select(Tag.id, Tag.manifest_id).where(
+                Tag.repository_id == repository_id, Tag.name == name, Tag.lifetime_end.is_(None)
+            )
+        )
+    ).first()
+    if current is not None and current.manifest_id == manifest_id:
+        return
+    now = utcnow()
+    if current is not None:
+        await session.execute(update(Tag).where(Tag.id == current.id).values(lifetime_end=now))
+    session.add(
+        Tag(repository_id=repository_id, name=name, manifest_id=manifest_id, lifetime_start=now)
+    )
+
+
+async def end_tag(session: AsyncSession, repository_id: int, name: str) -> bool:
+    """End the live row of tag ``name``; False when the tag is not alive."""
+    result = await session.execute(
+        update(Tag)
+        .where(Tag.repository_id == repository_id, Tag.name == name, Tag.lifetime_end.is_(None))
+        .values(lifetime_end=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def _required_blob_ids(
+    session: AsyncSession, repository_id: int, parsed: ParsedManifest
+) -> list[int]:
+    wanted = {str(d.digest): d for d in parsed.required_blobs}
+    if not wanted:
+        return []
+    rows = (await session.execute(accessible_blobs(repository_id, wanted, utcnow()))).all()
+    found = {row.digest: row for row in rows}
+    missing = sorted(set(wanted) - set(found))
+    if missing:
+        raise ManifestBlobUnknown(
+            f"manifest references blob {missing[0]}, which this repository does not have"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+            {"missing": missing},
+        )
+    for digest, row in found.items():
+        if row.size != wanted[digest].size:
+            raise ManifestInvalid(
+                f"manifest says blob {digest} has {wanted[digest].size} bytes, "
+                f"but it has {row.size}"
+            )
+    return [row.id for row in rows]
+
+
+async def _child_manifest_ids(
+    session: AsyncSession, repository_id: int, parsed: ParsedManifest
+) -> list[int]:
+    wanted = {str(d.digest) for d in parsed.manifests}
+    if not wanted:
+        return []
+    rows = (
+        await session.execute(
+            select(Manifest.id, Manifest.digest).where(
+                Manifest.repository_id == repository_id, Manifest.digest.in_(wanted)
+            )
+        )
+    ).all()
+    missing = sorted(wanted - {row.digest for row in rows})
+    if missing:
+        raise ManifestBlobUnknown(
+            f"index references manifest {missing[0]}, which this repository does not have",
+            {"missing": missing},
+        )
+    return [row.id for row in rows]

@@ -1,0 +1,46 @@
+"""Finding and creating repositories (and their namespaces) by name."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cargohold.db.dialect import insert_ignoring_conflicts
+from cargohold.db.models import Namespace, Repository
+from cargohold.errors import NameUnknown
+from cargohold.spec.reference import namespace_of, validate_repository_name
+
+
+async def find_repository_id(session: AsyncSession, name: str) -> int | None:
+    """The id of repository ``name``, or None when it does not exist."""
+    result = await session.execute(select(Repository.id).where(Repository.name == name))
+    return result.scalar_one_or_none()
+
+
+async def require_repository_id(session: AsyncSession, name: str) -> int:
+    """The id of repository ``name``; raises ``NameUnknown`` when it does not exist."""
+    repository_id = await find_repository_id(session, name)
+    if repository_id is None:
+        raise NameUnknown(f"repository {name!r} is not known to this registry")
+    return repository_id
+
+
+async def ensure_repository(session: AsyncSession, name: str) -> int:
+    """The id of repository ``name``, creating it and its namespace when missing.
+
+    Must run in a write transaction. Safe against a concurrent creator: conflicting inserts
+    are skipped and the row is read back.
+    """
+    validate_repository_name(name)
+    existing = await find_repository_id(session, name)
+    if existing is not None:
+        return existing
+    namespace = namespace_of(name)
+    await insert_ignoring_conflicts(session, Namespace, [{"name": namespace}])
+    namespace_id = (
+        await session.execute(select(Namespace.id).where(Namespace.name == namespace))
+    ).scalar_one()
+    await insert_ignoring_conflicts(
+        session, Repository, [{"name": name, "namespace_id": namespace_id}]
+    )
+    return await require_repository_id(session, name)

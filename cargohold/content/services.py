@@ -1,0 +1,35 @@
+"""The set of domain services one application uses, built once by ``app.py``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cargohold.content.blobs import BlobService
+from cargohold.content.catalog import CatalogService
+from cargohold.content.manifests import ManifestService
+from cargohold.content.tags import TagService
+from cargohold.content.uploads import UploadService
+from cargohold.db.session import Database
+from cargohold.storage.driver import StorageDriver
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    blobs: BlobService
+    uploads: UploadService
+    manifests: ManifestService
+    tags: TagService
+    catalog: CatalogService
+
+    @classmethod
+    def build(cls, db: Database, storage: StorageDriver, protection: timedelta) -> Services:
+        """Every service on one database and one storage driver. ``protection`` is how
+        long an uploaded blob stays readable before a manifest references it."""
+        return cls(
+            blobs=BlobService(db, storage, protection),
+            uploads=UploadService(db, storage, protection),
+            manifests=ManifestService(db),
+            tags=TagService(db),
+            catalog=CatalogService(db),
+        )

@@ -1,0 +1,33 @@
+"""The live tags of a repository, in pages."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from cargohold.content.pagination import Page, PageRequest
+from cargohold.content.repositories import require_repository_id
+from cargohold.db.dialect import bytewise
+from cargohold.db.models import Tag
+from cargohold.db.session import Database
+
+
+class TagService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def list(self, repository: str, page: PageRequest) -> Page:
+        """Live tag names in lexical order after ``page.last``; ``NameUnknown`` for a
+        repository that does not exist."""
+        async with self.db.read() as session:
+            repository_id = await require_repository_id(session, repository)
+            name = bytewise(Tag.name, session)
+            query = (
+                select(Tag.name)
+                .where(Tag.repository_id == repository_id, Tag.lifetime_end.is_(None))
+                .order_by(name)
+                .limit(page.limit + 1)
+            )
+            if page.last is not None:
+                query = query.where(name > page.last)
+            names = list((await session.execute(query)).scalars())
+        return Page.from_rows(names, page)

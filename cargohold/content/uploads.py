@@ -1,0 +1,241 @@
+"""Blob uploads: start, append chunks, report progress, complete, cancel.
+
+An upload's state is a ``blob_upload`` row (its committed size) and the bytes under
+``uploads/<id>`` in storage, so any process can continue it: after a client disconnect,
+a server restart, or on another node. The row's size is the truth; bytes stored past it
+(a chunk cut short by a crash) are dropped by the next writer.
+
+The digest is computed while the bytes stream in. The running hash lives in this
+process only (``hashlib`` state cannot be saved); when a chunk lands on a process that
+did not see the previous ones, completion re-reads the stored bytes once to hash them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cargohold.content.blobs import BlobInfo, protect_blob, record_blob
+from cargohold.content.repositories import ensure_repository
+from cargohold.db.models import BlobUpload, Repository, utcnow
+from cargohold.db.session import Database
+from cargohold.errors import (
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    DigestInvalid,
+    PathNotFound,
+    RangeInvalid,
+    SizeInvalid,
+)
+from cargohold.spec.digest import Digest, new_hasher
+from cargohold.storage.driver import StorageDriver
+from cargohold.storage.layout import blob_key, upload_key
+
+_Hash = Any  # hashlib's hash objects have no public type
+
+MAX_CACHED_HASHERS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class UploadState:
+    """An upload in progress: its id and the bytes received so far."""
+
+    id: str
+    repository: str
+    size: int
+
+
+class RunningHashes:
+    """sha256 states of uploads this process has seen every byte of, by upload id."""
+
+    def __init__(self, capacity: int = MAX_CACHED_HASHERS) -> None:
+        self._states: OrderedDict[str, tuple[int, _Hash]] = OrderedDict()
+        self._capacity = capacity
+
+    def take(self, upload_id: str, offset: int) -> _Hash | None:
+        """The running hash of the first ``offset`` bytes, or None if this process does not
+        have it. Taking removes it: a failed write must not leave a stale state behind."""
+        entry = self._states.pop(upload_id, None)
+        if offset == 0:
+            return hashlib.sha256()
+        if entry is None or entry[0] != offset:
+            return None
+        return entry[1]
+
+    def keep(self, upload_id: str, offset: int, state: _Hash) -> None:
+        self._states[upload_id] = (offset, state)
+        self._states.move_to_end(upload_id)
+        while len(self._states) > self._capacity:
+            self._states.popitem(last=False)
+
+    def forget(self, upload_id: str) -> None:
+        self._states.pop(upload_id, None)
+
+
+class UploadService:
+    """Resumable, stateless (across processes) blob uploads."""
+
+    def __init__(self, db: Database, storage: StorageDriver, protection: timedelta) -> None:
+        self.db = db
+        self.storage = storage
+        self.protection = protection
+        self.hashes = RunningHashes()
+
+    async def start(self, repository: str) -> UploadState:
+        """Open a new, empty upload in ``repository`` (created if missing)."""
+        upload_id = uuid.uuid4().hex
+        async with self.db.write() as session:
+            repository_id = await ensure_repository(session, repository)
+            session.add(BlobUpload(id=upload_id, repository_id=repository_id, size=0))
+        writer = await self.storage.open_writer(upload_key(upload_id), 0)
+        await writer.close()
+        return UploadState(upload_id, repository, 0)
+
+    async def status(self, repository: str, upload_id: str) -> UploadState:
+        """The upload's progress; ``BlobUploadUnknown`` for an unknown, finished or
+        cancelled upload, or one that belongs to another repository."""
+        async with self.db.read() as session:
+            return await self._load(session, repository, upload_id)
+
+    async def append(
+        self,
+        repository: str,
+        upload_id: str,
+        body: AsyncIterable[bytes],
+        *,
+        start: int | None = None,
+        length: int | None = None,
+    ) -> UploadState:
+        """Append ``body`` to the upload.
+
+        ``start`` (from ``Content-Range``), when given, must equal the bytes received so
+        far, else ``RangeInvalid`` (416). ``length``, when given, is the exact body size:
+        a body that ends early because the client went away keeps what arrived (the
+        client can ask for the status and resume), one that runs longer is refused and
+        keeps nothing of this chunk.
+        """
+        state = await self.status(repository, upload_id)
+        if start is not None and start != state.size:
+            raise RangeInvalid(
+                f"chunk starts at byte {start}, but the upload has {state.size} bytes; "
+                f"resume at {state.size}",
+                {"size": state.size},
+            )
+        running = self.hashes.take(upload_id, state.size)
+        try:
+            writer = await self.storage.open_writer(upload_key(upload_id), state.size)
+        except PathNotFound as exc:
+            raise BlobUploadUnknown(f"upload {upload_id} has lost its data") from exc
+        received = 0
+        keep = True
+        try:
+            async for chunk in body:
+                received += len(chunk)
+                if length is not None and received > length:
+                    keep = False
+                    raise SizeInvalid(f"body is longer than the declared {length} bytes")
+                await writer.write(chunk)
+                if running is not None:
+                    running.update(chunk)
+        finally:
+            await writer.close()
+            if keep:
+                new_size = state.size + received
+                await self._record_size(upload_id, state.size, new_size)
+                if running is not None:
+                    self.hashes.keep(upload_id, new_size, running)
+        return UploadState(upload_id, repository, state.size + received)
+
+    async def complete(
+        self,
+        repository: str,
+        upload_id: str,
+        digest: Digest,
+        body: AsyncIterable[bytes] | None = None,
+        *,
+        length: int | None = None,
+    ) -> BlobInfo:
+        """Append the optional last chunk, verify ``digest`` against every byte received,
+        and publish the blob in ``repository``. A wrong digest cancels the upload
+        (``DigestInvalid``): nothing of it becomes visible."""
+        if body is not None:
+            state = await self.append(repository, upload_id, body, length=length)
+        else:
+            state = await self.status(repository, upload_id)
+        actual = await self._digest_of(upload_id, state.size, digest.algorithm)
+        if actual != digest:
+            await self.cancel(repository, upload_id)
+            raise DigestInvalid(
+                f"the uploaded content has digest {actual}, not {digest}",
+                {"expected": str(digest), "actual": str(actual)},
+            )
+        try:
+            await self.storage.commit(upload_key(upload_id), blob_key(digest.algorithm, digest.hex))
+        except PathNotFound as exc:
+            raise BlobUploadUnknown(f"upload {upload_id} has lost its data") from exc
+        async with self.db.write() as session:
+            repository_id = await self._repository_id(session, repository, upload_id)
+            blob_id = await record_blob(session, str(digest), state.size)
+            await protect_blob(session, repository_id, blob_id, self.protection)
+            await session.execute(delete(BlobUpload).where(BlobUpload.id == upload_id))
+        return BlobInfo(str(digest), state.size)
+
+    async def cancel(self, repository: str, upload_id: str) -> None:
+        """Forget the upload and drop its bytes."""
+        async with self.db.write() as session:
+            await self._repository_id(session, repository, upload_id)
+            await session.execute(delete(BlobUpload).where(BlobUpload.id == upload_id))
+        self.hashes.forget(upload_id)
+        await self.storage.delete(upload_key(upload_id))
+
+    async def _digest_of(self, upload_id: str, size: int, algorithm: str) -> Digest:
+        running = self.hashes.take(upload_id, size) if algorithm == "sha256" else None
+        if running is None:
+            running = new_hasher(algorithm)
+            async for chunk in self.storage.read(upload_key(upload_id), 0, size):
+                running.update(chunk)
+        return Digest(algorithm, running.hexdigest())
+
+    async def _record_size(self, upload_id: str, old_size: int, new_size: int) -> None:
+        async with self.db.write() as session:
+            result = await session.execute(
+                update(BlobUpload)
+                .where(BlobUpload.id == upload_id, BlobUpload.size == old_size)
+                .values(size=new_size, updated_at=utcnow())
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise BlobUploadInvalid(
+                    f"upload {upload_id} was changed by another request at the same time"
+                )
+
+    async def _load(self, session: AsyncSession, repository: str, upload_id: str) -> UploadState:
+        row = (
+            await session.execute(
+                select(BlobUpload.size)
+                .join(Repository, Repository.id == BlobUpload.repository_id)
+                .where(BlobUpload.id == upload_id, Repository.name == repository)
+            )
+        ).first()
+        if row is None:
+            raise BlobUploadUnknown(f"upload {upload_id} is not in progress in {repository!r}")
+        return UploadState(upload_id, repository, row.size)
+
+    async def _repository_id(self, session: AsyncSession, repository: str, upload_id: str) -> int:
+        row = (
+            await session.execute(
+                select(BlobUpload.repository_id)
+                .join(Repository, Repository.id == BlobUpload.repository_id)
+                .where(BlobUpload.id == upload_id, Repository.name == repository)
+            )
+        ).first()
+        if row is None:
+            raise BlobUploadUnknown(f"upload {upload_id} is not in progress in {repository!r}")
+        return int(row.repository_id)

@@ -1,0 +1,1 @@
+"""Metadata: SQLAlchemy models, sessions, Alembic migrations. SQLite and PostgreSQL."""

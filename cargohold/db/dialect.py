@@ -1,0 +1,33 @@
+"""The few statements whose SQL differs between SQLite and PostgreSQL, one function each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase
+
+
+async def insert_ignoring_conflicts(
+    session: AsyncSession, model: type[DeclarativeBase], rows: list[dict[str, Any]]
+) -> None:
+    """INSERT ``rows``, silently skipping any that would violate a unique constraint."""
+    if not rows:
+        return
+    table = model.__table__
+    assert isinstance(table, Table)
+    if session.bind.dialect.name == "postgresql":
+        statement: Any = postgresql.insert(table).values(rows).on_conflict_do_nothing()
+    else:
+        statement = sqlite.insert(table).values(rows).on_conflict_do_nothing()
+    await session.execute(statement)
+
+
+def bytewise(column: ColumnElement[str], session: AsyncSession) -> ColumnElement[str]:
+    """``column`` compared and sorted byte by byte (code point order), as the OCI spec's
+    lexical order of tags and repositories asks, whatever the database's locale."""
+    if session.bind.dialect.name == "postgresql":
+        return column.collate("C")
+    return column

@@ -1,0 +1,1 @@
+"""The OCI Distribution API (``/v2``): thin handlers that parse, call content, render."""

@@ -1,0 +1,88 @@
+"""``/v2/<name>/manifests/<reference>``: GET, HEAD, PUT, DELETE by tag or digest."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from cargohold.content.manifests import StoredManifest
+from cargohold.errors import ManifestUnknown, PayloadTooLarge
+from cargohold.oci.params import content_length, path_reference, repository_name
+from cargohold.oci.services import services
+from cargohold.spec.manifest import MAX_MANIFEST_SIZE
+from cargohold.spec.mediatypes import strip_parameters
+
+ACCEPT_ANYTHING = frozenset({"*/*", "application/*", "application/json"})
+
+
+async def get_manifest(request: Request) -> Response:
+    manifest = await _negotiated(request)
+    return Response(
+        manifest.content, 200, headers=_headers(manifest), media_type=manifest.media_type
+    )
+
+
+async def head_manifest(request: Request) -> Response:
+    manifest = await _negotiated(request)
+    headers = _headers(manifest) | {"Content-Length": str(len(manifest.content))}
+    return Response(None, 200, headers=headers, media_type=manifest.media_type)
+
+
+async def put_manifest(request: Request) -> Response:
+    repository = repository_name(request)
+    reference = path_reference(request)
+    raw = await _read_limited(request, MAX_MANIFEST_SIZE)
+    pushed = await services(request).manifests.put(
+        repository, reference, raw, request.headers.get("content-type")
+    )
+    headers = {
+        "Location": f"/v2/{repository}/manifests/{pushed.digest}",
+        "Docker-Content-Digest": pushed.digest,
+    }
+    if pushed.subject is not None:
+        headers["OCI-Subject"] = pushed.subject
+    return Response(None, 201, headers=headers)
+
+
+async def delete_manifest(request: Request) -> Response:
+    await services(request).manifests.delete(repository_name(request), path_reference(request))
+    return Response(None, 202)
+
+
+async def _negotiated(request: Request) -> StoredManifest:
+    """The manifest, if the client accepts its media type. A client that lists manifest
+    types without this one gets ``MANIFEST_UNKNOWN`` rather than a format it cannot read."""
+    manifest = await services(request).manifests.get(
+        repository_name(request), path_reference(request)
+    )
+    accepted = _accepted_types(request)
+    if accepted and manifest.media_type not in accepted and not accepted & ACCEPT_ANYTHING:
+        raise ManifestUnknown(
+            f"manifest {manifest.digest} is a {manifest.media_type}, "
+            f"which the client does not accept ({', '.join(sorted(accepted))})"
+        )
+    return manifest
+
+
+def _accepted_types(request: Request) -> set[str]:
+    types = set()
+    for header in request.headers.getlist("accept"):
+        types.update(strip_parameters(part) for part in header.split(",") if part.strip())
+    return types
+
+
+def _headers(manifest: StoredManifest) -> dict[str, str]:
+    return {"Docker-Content-Digest": manifest.digest, "ETag": f'"{manifest.digest}"'}
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) one larger than ``limit`` without reading it all."""
+    declared = content_length(request)
+    if declared is not None and declared > limit:
+        raise PayloadTooLarge(f"manifest of {declared} bytes is over the {limit} byte limit")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"manifest is over the {limit} byte limit")
+    return bytes(body)

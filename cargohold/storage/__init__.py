@@ -1,0 +1,1 @@
+"""Blob storage: one small async driver interface (``driver.py``) and its implementations."""
