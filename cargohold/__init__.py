@@ -1,0 +1,1 @@
+"""cargohold: an enterprise container image registry."""
