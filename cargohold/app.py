@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.types import ASGIApp
+from starlette.middleware import Middleware
 
 from cargohold.config import Settings, load_settings
 from cargohold.content.services import Services
@@ -31,7 +31,7 @@ def create_storage(settings: Settings) -> StorageDriver:
     return FilesystemDriver(settings.blob_dir)
 
 
-def create_app(settings: Settings) -> ASGIApp:
+def create_app(settings: Settings) -> Starlette:
     """The registry application. Its database must already be migrated (``cli serve``
     does that before starting workers)."""
 
@@ -50,6 +50,7 @@ def create_app(settings: Settings) -> ASGIApp:
     app = Starlette(
         routes=ROUTES,
         lifespan=lifespan,
+        middleware=[Middleware(AccessLog, enabled=settings.access_log)],
         exception_handlers={
             RegistryError: error_response,
             HTTPException: _http_error,
@@ -57,10 +58,10 @@ def create_app(settings: Settings) -> ASGIApp:
             Exception: _internal_error,
         },
     )
-    return AccessLog(app, enabled=settings.access_log)
+    return app
 
 
-def create_app_from_environment() -> ASGIApp:
+def create_app_from_environment() -> Starlette:
     """Factory for the ASGI server's worker processes: settings from ``CARGOHOLD_*``."""
     settings = load_settings()
     configure_logging(settings.log_level)
