@@ -10,9 +10,9 @@ from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.middleware import Middleware
 
 from cargohold.config import Settings, load_settings
 from cargohold.content.services import Services

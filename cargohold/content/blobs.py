@@ -40,7 +40,7 @@ class BlobInfo:
 
 def accessible_blobs(
     repository_id: int, digests: Collection[str], now: datetime
-) -> Select[tuple[int, str, int]]:
+) -> Select[int, str, int]:
     """SELECT (id, digest, size) of those ``digests`` that repository ``repository_id`` may
     read at ``now``."""
     referenced = exists().where(

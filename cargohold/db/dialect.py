@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 
 
 async def insert_ignoring_conflicts(
@@ -18,16 +18,16 @@ async def insert_ignoring_conflicts(
         return
     table = model.__table__
     assert isinstance(table, Table)
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         statement: Any = postgresql.insert(table).values(rows).on_conflict_do_nothing()
     else:
         statement = sqlite.insert(table).values(rows).on_conflict_do_nothing()
     await session.execute(statement)
 
 
-def bytewise(column: ColumnElement[str], session: AsyncSession) -> ColumnElement[str]:
+def bytewise(column: InstrumentedAttribute[str], session: AsyncSession) -> ColumnElement[str]:
     """``column`` compared and sorted byte by byte (code point order), as the OCI spec's
     lexical order of tags and repositories asks, whatever the database's locale."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         return column.collate("C")
-    return column
+    return column.expression

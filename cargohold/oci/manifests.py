@@ -65,7 +65,7 @@ async def _negotiated(request: Request) -> StoredManifest:
 
 
 def _accepted_types(request: Request) -> set[str]:
-    types = set()
+    types: set[str] = set()
     for header in request.headers.getlist("accept"):
         types.update(strip_parameters(part) for part in header.split(",") if part.strip())
     return types

@@ -1,1 +1,4 @@
-"""OCI and Docker formats: digests, references, media types, manifests, error codes. Pure: no I/O."""
+"""OCI and Docker formats: digests, references, media types, manifests, error codes.
+
+Pure: no I/O.
+"""

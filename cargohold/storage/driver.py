@@ -87,5 +87,5 @@ class StorageDriver(abc.ABC):
         """
         return None
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook, not abstract
         """Release connections and handles; the default has none."""

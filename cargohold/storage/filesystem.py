@@ -148,14 +148,17 @@ class FilesystemDriver(StorageDriver):
             raise StorageError(f"cannot delete {key}: {exc}") from exc
 
     async def list(self, prefix: str) -> AsyncIterator[str]:
+        keys = await asyncio.to_thread(self._keys_under, prefix)
+        for key in keys:
+            yield key
+
+    def _keys_under(self, prefix: str) -> list[str]:
         base = self.root / prefix.rstrip("/") if prefix else self.root
-        walk = await asyncio.to_thread(lambda: list(os.walk(base)))
-        for directory, _subdirs, files in walk:
+        keys = []
+        for directory, _subdirs, files in os.walk(base):
             rel = os.path.relpath(directory, self.root)
-            for name in files:
-                key = name if rel == "." else f"{rel}/{name}"
-                if key.startswith(prefix):
-                    yield key
+            keys.extend(name if rel == "." else f"{rel}/{name}" for name in files)
+        return [key for key in keys if key.startswith(prefix)]
 
 
 def _fsync_directory(path: Path) -> None:
