@@ -148,17 +148,18 @@ class FilesystemDriver(StorageDriver):
             raise StorageError(f"cannot delete {key}: {exc}") from exc
 
     async def list(self, prefix: str) -> AsyncIterator[str]:
-        keys = await asyncio.to_thread(self._keys_under, prefix)
+        keys = await asyncio.to_thread(_keys_under, self.root, prefix)
         for key in keys:
             yield key
 
-    def _keys_under(self, prefix: str) -> list[str]:
-        base = self.root / prefix.rstrip("/") if prefix else self.root
-        keys = []
-        for directory, _subdirs, files in os.walk(base):
-            rel = os.path.relpath(directory, self.root)
-            keys.extend(name if rel == "." else f"{rel}/{name}" for name in files)
-        return [key for key in keys if key.startswith(prefix)]
+
+def _keys_under(root: Path, prefix: str) -> list[str]:
+    base = root / prefix.rstrip("/") if prefix else root
+    keys: list[str] = []
+    for directory, _subdirs, files in os.walk(base):
+        rel = os.path.relpath(directory, root)
+        keys.extend(name if rel == "." else f"{rel}/{name}" for name in files)
+    return [key for key in keys if key.startswith(prefix)]
 
 
 def _fsync_directory(path: Path) -> None:
