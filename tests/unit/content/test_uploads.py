@@ -1,0 +1,100 @@
+"""Uploads are state in the database and storage, not in one process: any node can
+continue or complete an upload that another began."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from cargohold.content.services import Services
+from cargohold.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
+from cargohold.spec.digest import Digest
+
+from .conftest import Backend
+
+REPO = "team/app"
+
+
+async def body(*chunks: bytes) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+async def broken_body(*chunks: bytes) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+    raise ConnectionResetError("client went away")
+
+
+def other_node(backend: Backend) -> Services:
+    """A second node: same database and storage, its own process-local state."""
+    return Services.build(backend.db, backend.storage, timedelta(hours=1))
+
+
+async def test_an_upload_hops_between_nodes_and_still_verifies(backend: Backend) -> None:
+    first, second = backend.services, other_node(backend)
+    parts = [bytes([n]) * 100_000 for n in range(5)]
+    state = await first.uploads.start(REPO)
+    await first.uploads.append(REPO, state.id, body(parts[0]), start=0)
+    await second.uploads.append(REPO, state.id, body(parts[1]), start=100_000)
+    await first.uploads.append(REPO, state.id, body(parts[2]), start=200_000)
+    digest = Digest.of_bytes(b"".join(parts))
+    blob = await second.uploads.complete(REPO, state.id, digest, body(parts[3], parts[4]))
+    assert (blob.digest, blob.size) == (str(digest), 500_000)
+    stored = await first.blobs.stat(REPO, digest)
+    assert b"".join([c async for c in first.blobs.read(stored)]) == b"".join(parts)
+
+
+async def test_a_wrong_digest_on_another_node_is_caught_by_rehashing(backend: Backend) -> None:
+    first, second = backend.services, other_node(backend)
+    state = await first.uploads.start(REPO)
+    await first.uploads.append(REPO, state.id, body(b"real content"))
+    with pytest.raises(DigestInvalid):
+        await second.uploads.complete(REPO, state.id, Digest.of_bytes(b"other content"))
+    with pytest.raises(BlobUploadUnknown):
+        await first.uploads.status(REPO, state.id)
+
+
+async def test_a_broken_chunk_keeps_what_arrived_and_the_upload_resumes(backend: Backend) -> None:
+    uploads = backend.services.uploads
+    state = await uploads.start(REPO)
+    with pytest.raises(ConnectionResetError):
+        await uploads.append(REPO, state.id, broken_body(b"first half "))
+    resumed = await uploads.status(REPO, state.id)
+    assert resumed.size == len(b"first half ")
+    await uploads.append(REPO, state.id, body(b"second half"), start=resumed.size)
+    data = b"first half second half"
+    blob = await uploads.complete(REPO, state.id, Digest.of_bytes(data))
+    assert blob.size == len(data)
+
+
+async def test_a_chunk_at_the_wrong_offset_is_refused(backend: Backend) -> None:
+    uploads = backend.services.uploads
+    state = await uploads.start(REPO)
+    await uploads.append(REPO, state.id, body(b"0123456789"))
+    with pytest.raises(RangeInvalid):
+        await uploads.append(REPO, state.id, body(b"overlap"), start=5)
+    assert (await uploads.status(REPO, state.id)).size == 10
+
+
+async def test_a_body_longer_than_declared_keeps_nothing_of_the_chunk(backend: Backend) -> None:
+    uploads = backend.services.uploads
+    state = await uploads.start(REPO)
+    await uploads.append(REPO, state.id, body(b"kept"))
+    with pytest.raises(SizeInvalid):
+        await uploads.append(REPO, state.id, body(b"too ", b"long"), length=4)
+    await uploads.append(REPO, state.id, body(b"!"), start=4)
+    blob = await uploads.complete(REPO, state.id, Digest.of_bytes(b"kept!"))
+    assert blob.size == 5
+
+
+async def test_sha512_uploads_verify(backend: Backend) -> None:
+    uploads = backend.services.uploads
+    state = await uploads.start(REPO)
+    data = b"sha512 content"
+    digest = Digest("sha512", hashlib.sha512(data).hexdigest())
+    blob = await uploads.complete(REPO, state.id, digest, body(data))
+    assert blob.digest == str(digest)
