@@ -88,14 +88,9 @@ class BlobService:
 
     async def stat(self, repository: str, digest: Digest) -> BlobInfo:
         """The blob as ``repository`` sees it; ``BlobUnknown`` when it may not read it."""
-        async with self.db.read() as session:
-            repository_id = await find_repository_id(session, repository)
-            if repository_id is not None:
-                row = (
-                    await session.execute(accessible_blobs(repository_id, [str(digest)], utcnow()))
-                ).first()
-                if row is not None:
-                    return BlobInfo(row.digest, row.size)
+        row = await self.db.hot.accessible_blob(repository, str(digest))
+        if row is not None:
+            return BlobInfo(row.digest, row.size)
         raise BlobUnknown(f"blob {digest} is not known in repository {repository!r}")
 
     def local_path(self, blob: BlobInfo) -> Path | None:

@@ -54,19 +54,11 @@ class ManifestService:
     async def get(self, repository: str, reference: Digest | str) -> StoredManifest:
         """The manifest a tag points at, or the one with that digest; ``ManifestUnknown``
         otherwise. One query."""
-        query = (
-            select(Manifest.digest, Manifest.media_type, Manifest.content)
-            .join(Repository, Repository.id == Manifest.repository_id)
-            .where(Repository.name == repository)
-        )
+        hot = self.db.hot
         if isinstance(reference, Digest):
-            query = query.where(Manifest.digest == str(reference))
+            row = await hot.manifest_by_digest(repository, str(reference))
         else:
-            query = query.join(Tag, Tag.manifest_id == Manifest.id).where(
-                Tag.name == reference, Tag.lifetime_end.is_(None)
-            )
-        async with self.db.read() as session:
-            row = (await session.execute(query)).first()
+            row = await hot.manifest_by_tag(repository, reference)
         if row is None:
             raise ManifestUnknown(f"manifest {reference} is not known in repository {repository!r}")
         return StoredManifest(row.digest, row.media_type, row.content)

@@ -6,6 +6,8 @@ whose transactions start with ``BEGIN IMMEDIATE`` and whose pool holds one conne
 writers queue in the process instead of failing with "database is locked" when a
 read transaction would upgrade to a write, and writers in other processes wait up to
 ``busy_timeout``. SQLite runs in WAL mode so that readers never wait for the writer.
+
+``Database.hot`` answers the few reads every pull makes without the ORM (``hot.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from cargohold.db.hot import HotReads, open_hot_reads
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -40,6 +44,7 @@ class Database:
             self.reader = self.writer = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
+        self.hot: HotReads = open_hot_reads(url, pool_size)
         self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False)
 
@@ -56,6 +61,7 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        await self.hot.close()
         await self.reader.dispose()
         if self.writer is not self.reader:
             await self.writer.dispose()
