@@ -1,0 +1,1 @@
+"""Real container clients (skopeo, podman, buildah, oras, docker CLI) against a real cargohold."""
