@@ -161,13 +161,15 @@ class UploadService:
         digest: Digest,
         body: AsyncIterable[bytes] | None = None,
         *,
+        start: int | None = None,
         length: int | None = None,
     ) -> BlobInfo:
-        """Append the optional last chunk, verify ``digest`` against every byte received,
-        and publish the blob in ``repository``. A wrong digest cancels the upload
-        (``DigestInvalid``): nothing of it becomes visible."""
+        """Append the optional last chunk (``start`` and ``length`` as for ``append``),
+        verify ``digest`` against every byte received, and publish the blob in
+        ``repository``. A wrong digest cancels the upload (``DigestInvalid``): nothing of
+        it becomes visible."""
         if body is not None:
-            state = await self.append(repository, upload_id, body, length=length)
+            state = await self.append(repository, upload_id, body, start=start, length=length)
         else:
             state = await self.status(repository, upload_id)
         actual = await self._digest_of(upload_id, state.size, digest.algorithm)

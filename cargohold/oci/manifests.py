@@ -7,7 +7,12 @@ from starlette.responses import Response
 
 from cargohold.content.manifests import StoredManifest
 from cargohold.errors import ManifestUnknown, PayloadTooLarge
-from cargohold.oci.params import content_length, path_reference, repository_name
+from cargohold.oci.params import (
+    content_length,
+    existing_reference,
+    path_reference,
+    repository_name,
+)
 from cargohold.oci.services import services
 from cargohold.spec.manifest import MAX_MANIFEST_SIZE
 from cargohold.spec.mediatypes import strip_parameters
@@ -45,7 +50,7 @@ async def put_manifest(request: Request) -> Response:
 
 
 async def delete_manifest(request: Request) -> Response:
-    await services(request).manifests.delete(repository_name(request), path_reference(request))
+    await services(request).manifests.delete(repository_name(request), existing_reference(request))
     return Response(None, 202)
 
 
@@ -53,7 +58,7 @@ async def _negotiated(request: Request) -> StoredManifest:
     """The manifest, if the client accepts its media type. A client that lists manifest
     types without this one gets ``MANIFEST_UNKNOWN`` rather than a format it cannot read."""
     manifest = await services(request).manifests.get(
-        repository_name(request), path_reference(request)
+        repository_name(request), existing_reference(request)
     )
     accepted = _accepted_types(request)
     if accepted and manifest.media_type not in accepted and not accepted & ACCEPT_ANYTHING:

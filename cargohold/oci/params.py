@@ -6,7 +6,7 @@ import re
 
 from starlette.requests import Request
 
-from cargohold.errors import BlobUploadUnknown, SizeInvalid
+from cargohold.errors import BlobUploadUnknown, ManifestInvalid, ManifestUnknown, SizeInvalid
 from cargohold.spec.digest import Digest
 from cargohold.spec.reference import parse_reference, validate_repository_name
 
@@ -23,7 +23,17 @@ def path_digest(request: Request) -> Digest:
 
 
 def path_reference(request: Request) -> Digest | str:
+    """The tag or digest to push to; ``ManifestInvalid`` when it is neither."""
     return parse_reference(request.path_params["reference"])
+
+
+def existing_reference(request: Request) -> Digest | str:
+    """The tag or digest to read or delete. A malformed one names nothing that can exist:
+    ``ManifestUnknown`` (404), saying why."""
+    try:
+        return parse_reference(request.path_params["reference"])
+    except ManifestInvalid as exc:
+        raise ManifestUnknown(exc.message) from exc
 
 
 def upload_id(request: Request) -> str:

@@ -62,19 +62,28 @@ async def start_upload(request: Request) -> Response:
 async def patch_upload(request: Request) -> Response:
     repository = repository_name(request)
     length = content_length(request)
-    header = request.headers.get("content-range")
-    start = None
-    if header:
-        start, end = parse_content_range(header)
-        if length is not None and end - start + 1 != length:
-            raise RangeInvalid(
-                f"Content-Range {header!r} covers {end - start + 1} bytes, "
-                f"but Content-Length is {length}"
-            )
     state = await services(request).uploads.append(
-        repository, upload_id(request), request.stream(), start=start, length=length
+        repository,
+        upload_id(request),
+        request.stream(),
+        start=_chunk_start(request, length),
+        length=length,
     )
     return Response(None, 202, headers=upload_headers(state))
+
+
+def _chunk_start(request: Request, length: int | None) -> int | None:
+    """Where the chunk says it starts (``Content-Range``), None when it does not say."""
+    header = request.headers.get("content-range")
+    if not header:
+        return None
+    start, end = parse_content_range(header)
+    if length is not None and end - start + 1 != length:
+        raise RangeInvalid(
+            f"Content-Range {header!r} covers {end - start + 1} bytes, "
+            f"but Content-Length is {length}"
+        )
+    return start
 
 
 async def upload_status(request: Request) -> Response:
@@ -90,7 +99,12 @@ async def complete_upload(request: Request) -> Response:
     length = content_length(request)
     body = request.stream() if length != 0 else None
     blob = await services(request).uploads.complete(
-        repository, upload_id(request), Digest.parse(digest), body, length=length
+        repository,
+        upload_id(request),
+        Digest.parse(digest),
+        body,
+        start=_chunk_start(request, length) if body is not None else None,
+        length=length,
     )
     return created(repository, blob)
 
