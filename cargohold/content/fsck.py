@@ -5,12 +5,17 @@ Problems (the database points at bytes that are not there, or not whole):
 - a blob row whose bytes are missing or of another size. Repair removes the row when no
   manifest uses it (with the repositories' upload protections); otherwise it cannot be
   repaired here and is reported again: the image has to be pushed again.
-- an upload row whose bytes are missing or shorter than the row says. Repair deletes the
-  upload; the client starts it again.
+
+Stale uploads (an upload row whose bytes are missing or shorter than the row says: a
+crash between publishing an upload's bytes as a blob and deleting its row leaves one).
+Nothing acknowledged is lost, since the client never got its 201 and starts again; the
+upload answers ``BLOB_UPLOAD_UNKNOWN``. Reported; repair deletes them.
 
 Garbage (bytes nothing points at: left by a crash between writing bytes and writing the
 row, or by deletions): reported, and removed by repair once older than ``GRACE_SECONDS``,
 so that fsck never races a push whose row is about to be written.
+
+Only problems make ``fsck`` exit with status 1.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ GRACE_SECONDS = 3600
 @dataclass
 class FsckReport:
     problems: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     garbage: list[str] = field(default_factory=list)
     checked_blobs: int = 0
@@ -47,13 +53,16 @@ class FsckReport:
     def lines(self) -> Iterator[str]:
         for problem in self.problems:
             yield f"PROBLEM  {problem}"
+        for upload in self.stale:
+            yield f"STALE    {upload}"
         for fixed in self.repaired:
             yield f"REPAIRED {fixed}"
         for item in self.garbage:
             yield f"GARBAGE  {item}"
         yield (
             f"checked {self.checked_blobs} blobs and {self.checked_uploads} uploads: "
-            f"{len(self.problems)} problems, {len(self.repaired)} repaired, "
+            f"{len(self.problems)} problems, {len(self.stale)} stale uploads, "
+            f"{len(self.repaired)} repaired, "
             f"{len(self.garbage)} garbage objects"
         )
 
@@ -111,14 +120,14 @@ async def _check_upload_rows(
         if stored is not None and stored >= row.size:
             continue
         what = "missing" if stored is None else f"{stored} bytes of {row.size}"
-        problem = f"upload {row.id}: bytes {what}"
+        stale = f"upload {row.id}: bytes {what}"
         if repair:
             async with db.write() as session:
                 await session.execute(delete(BlobUpload).where(BlobUpload.id == row.id))
             await storage.delete(upload_key(row.id))
-            report.repaired.append(f"{problem}; upload removed")
+            report.repaired.append(f"{stale}; upload removed")
         else:
-            report.problems.append(problem)
+            report.stale.append(stale)
     return {row.id for row in rows}
 
 

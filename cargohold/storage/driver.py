@@ -9,7 +9,8 @@ Contracts every driver keeps (the shared suite in ``tests/unit/storage`` checks 
 - ``write`` appends to an upload object. ``open_writer(key, offset)`` starts writing at
   ``offset``: bytes already stored past ``offset`` (left by a connection that broke
   mid-chunk, or a process killed mid-write) are discarded first. Offset 0 creates the
-  object. An offset past the stored size raises ``StorageError``.
+  object. An offset past the stored size (or any offset above 0 where nothing is stored)
+  raises ``PathNotFound``: the bytes before ``offset`` are gone.
 - ``commit(upload, blob)`` makes the upload's bytes durable and visible under the blob
   key atomically: a reader sees the whole blob or nothing. If the blob key already holds
   bytes (same digest pushed twice), they are kept. The upload object is consumed: it

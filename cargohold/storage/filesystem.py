@@ -99,15 +99,20 @@ class FilesystemDriver(StorageDriver):
 
     async def open_writer(self, key: str, offset: int) -> BlobWriter:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        flags = os.O_WRONLY
+        if offset == 0:
+            flags |= os.O_CREAT
+            path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
+            fd = os.open(path, flags, 0o640)
+        except FileNotFoundError as exc:
+            raise PathNotFound(key) from exc
         except OSError as exc:
             raise StorageError(f"cannot open upload {key}: {exc}") from exc
         size = os.fstat(fd).st_size
         if offset > size:
             os.close(fd)
-            raise StorageError(f"cannot write {key} at {offset}: only {size} bytes stored")
+            raise PathNotFound(f"{key} at offset {offset}: only {size} bytes stored")
         if offset < size:
             os.ftruncate(fd, offset)
         os.lseek(fd, offset, os.SEEK_SET)

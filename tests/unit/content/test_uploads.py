@@ -12,6 +12,7 @@ import pytest
 from cargohold.content.services import Services
 from cargohold.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
 from cargohold.spec.digest import Digest
+from cargohold.storage.layout import upload_key
 
 from .conftest import Backend
 
@@ -98,3 +99,13 @@ async def test_sha512_uploads_verify(backend: Backend) -> None:
     digest = Digest("sha512", hashlib.sha512(data).hexdigest())
     blob = await uploads.complete(REPO, state.id, digest, body(data))
     assert blob.digest == str(digest)
+
+
+async def test_an_upload_whose_bytes_are_gone_is_unknown(backend: Backend) -> None:
+    """A crash between publishing an upload and deleting its row leaves such a row."""
+    uploads = backend.services.uploads
+    state = await uploads.start(REPO)
+    await uploads.append(REPO, state.id, body(b"0123"))
+    await backend.storage.delete(upload_key(state.id))
+    with pytest.raises(BlobUploadUnknown):
+        await uploads.append(REPO, state.id, body(b"4567"), start=4)

@@ -64,8 +64,14 @@ async def test_writer_drops_bytes_past_its_offset(driver: StorageDriver) -> None
 
 async def test_writer_refuses_an_offset_past_the_end(driver: StorageDriver) -> None:
     await write(driver, UPLOAD, 0, b"abc")
-    with pytest.raises(StorageError):
+    with pytest.raises(PathNotFound):
         await driver.open_writer(UPLOAD, 4)
+
+
+async def test_writer_refuses_to_continue_a_missing_object(driver: StorageDriver) -> None:
+    with pytest.raises(PathNotFound):
+        await driver.open_writer(UPLOAD, 3)
+    assert await driver.stat(UPLOAD) is None
 
 
 async def test_ranged_reads(driver: StorageDriver) -> None:
