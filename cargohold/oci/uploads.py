@@ -61,14 +61,21 @@ async def start_upload(request: Request) -> Response:
 
 async def patch_upload(request: Request) -> Response:
     repository = repository_name(request)
+    uploads = services(request).uploads
     length = content_length(request)
-    state = await services(request).uploads.append(
-        repository,
-        upload_id(request),
-        request.stream(),
-        start=_chunk_start(request, length),
-        length=length,
-    )
+    try:
+        state = await uploads.append(
+            repository,
+            upload_id(request),
+            request.stream(),
+            start=_chunk_start(request, length),
+            length=length,
+        )
+    except RangeInvalid as exc:
+        # A refused chunk's 416 says where to resume (Docker Registry HTTP API v2).
+        current = await uploads.status(repository, upload_id(request))
+        exc.headers.update(upload_headers(current))
+        raise
     return Response(None, 202, headers=upload_headers(state))
 
 
