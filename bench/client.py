@@ -1,0 +1,187 @@
+"""Small, cheap HTTP clients: the benchmark must not be limited by its own client.
+
+- ``Conn``: one persistent ``http.client`` connection with 1 MiB send blocks, for the big
+  uploads and downloads (bodies stream from a file, never held twice in memory).
+- ``AsyncPool``: raw asyncio HTTP/1.1 keep-alive connections for many small requests
+  (seeding 100,000 tags), far cheaper per request than a full client library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+MiB = 1024 * 1024
+
+
+class HTTPError(RuntimeError):
+    pass
+
+
+class Conn:
+    def __init__(self, host: str, port: int, headers: dict[str, str] | None = None) -> None:
+        self.host, self.port = host, port
+        self.base = f"http://{host}:{port}"
+        self.headers = headers or {}
+        self.conn = http.client.HTTPConnection(host, port, timeout=300, blocksize=MiB)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def path_of(self, location: str) -> str:
+        """A Location header (absolute or relative, maybe with a query) as a request path."""
+        parts = urlsplit(urljoin(self.base + "/", location))
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | Iterable[bytes] | None = None,
+        headers: dict[str, str] | None = None,
+        expect: tuple[int, ...] = (200,),
+        read: bool = True,
+    ) -> http.client.HTTPResponse:
+        all_headers = {**self.headers, **(headers or {})}
+        try:
+            self.conn.request(method, path, body=body, headers=all_headers)
+            response = self.conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # the keep-alive connection was closed by the server: reconnect once
+            self.conn.close()
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=300, blocksize=MiB)
+            self.conn.request(method, path, body=body, headers=all_headers)
+            response = self.conn.getresponse()
+        if response.status not in expect:
+            text = response.read()[:500]
+            raise HTTPError(f"{method} {path}: {response.status} {text!r}")
+        if read:
+            response.read()
+        return response
+
+    def download(
+        self, path: str, headers: dict[str, str] | None = None, expect: tuple[int, ...] = (200,)
+    ) -> int:
+        """GET ``path`` into a reused 1 MiB buffer; return the byte count."""
+        response = self.request("GET", path, headers=headers, expect=expect, read=False)
+        buffer = bytearray(MiB)
+        view = memoryview(buffer)
+        total = 0
+        while True:
+            count = response.readinto(view)
+            if not count:
+                break
+            total += count
+        return total
+
+
+def file_chunks(
+    path: Path, prefix: bytes = b"", start: int = 0, length: int | None = None, block: int = MiB
+) -> Iterator[bytes]:
+    """The bytes of ``path`` from ``start``, with its first ``len(prefix)`` bytes (counted
+    from the file's beginning) replaced by ``prefix``: unique content without a new file."""
+    size = path.stat().st_size if length is None else start + length
+    with open(path, "rb") as f:
+        f.seek(start)
+        position = start
+        while position < size:
+            data = f.read(min(block, size - position))
+            if not data:
+                break
+            if position == 0 and prefix:
+                data = prefix + data[len(prefix) :]
+            position += len(data)
+            yield data
+
+
+class AsyncPool:
+    """``concurrency`` keep-alive connections working through a list of requests."""
+
+    def __init__(
+        self, host: str, port: int, concurrency: int, headers: dict[str, str] | None = None
+    ) -> None:
+        self.host, self.port, self.concurrency = host, port, concurrency
+        self.headers = headers or {}
+
+    async def _one(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        method: str,
+        path: str,
+        body: bytes,
+        headers: dict[str, str],
+    ) -> int:
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            f"Content-Length: {len(body)}",
+        ]
+        lines += [f"{k}: {v}" for k, v in {**self.headers, **headers}.items()]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        status_line = await reader.readline()
+        if not status_line:
+            raise ConnectionResetError("server closed the connection")
+        status = int(status_line.split()[1])
+        length, chunked, close = 0, False, False
+        while True:
+            line = await reader.readline()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "transfer-encoding" and "chunked" in value.lower():
+                chunked = True
+            elif name == "connection" and "close" in value.lower():
+                close = True
+        if chunked:
+            while True:
+                size = int((await reader.readline()).split(b";")[0], 16)
+                await reader.readexactly(size + 2)
+                if size == 0:
+                    break
+        elif length and method != "HEAD":
+            await reader.readexactly(length)
+        if close:
+            raise ConnectionResetError("server asked to close")
+        return status
+
+    async def run(
+        self, requests: list[tuple[str, str, bytes, dict[str, str], tuple[int, ...]]]
+    ) -> float:
+        """Send every request; raise on an unexpected status; return the seconds taken."""
+        queue = list(reversed(requests))
+        started = time.perf_counter()
+
+        async def worker() -> None:
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+            try:
+                while queue:
+                    method, path, body, headers, expect = queue.pop()
+                    for attempt in range(3):
+                        try:
+                            status = await self._one(reader, writer, method, path, body, headers)
+                            break
+                        except (ConnectionError, asyncio.IncompleteReadError):
+                            writer.close()
+                            if attempt == 2:
+                                raise
+                            reader, writer = await asyncio.open_connection(self.host, self.port)
+                    if status not in expect:
+                        raise HTTPError(f"{method} {path}: status {status}")
+            finally:
+                writer.close()
+
+        await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+        return time.perf_counter() - started
+
+    def run_sync(
+        self, requests: list[tuple[str, str, bytes, dict[str, str], tuple[int, ...]]]
+    ) -> float:
+        return asyncio.run(self.run(requests))
