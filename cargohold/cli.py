@@ -76,6 +76,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces, Loops
 
+    import cargohold.app  # noqa: F401  (loaded once here; the forked workers inherit it)
+
     _prepare(settings)
     # Worker processes read their settings from the environment.
     os.environ.update(
