@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cargohold.content.blobs import accessible_blobs
 from cargohold.content.repositories import ensure_repository, find_repository_id
 from cargohold.db.dialect import insert_ignoring_conflicts
+from cargohold.db.hot import ManifestRow
 from cargohold.db.models import Manifest, ManifestBlob, ManifestChild, Repository, Tag, utcnow
 from cargohold.db.session import Database
 from cargohold.errors import (
@@ -29,14 +30,8 @@ from cargohold.errors import (
 from cargohold.spec.digest import Digest
 from cargohold.spec.manifest import Descriptor, ParsedManifest, parse_manifest
 
-
-@dataclass(frozen=True, slots=True)
-class StoredManifest:
-    """A manifest as it was pushed."""
-
-    digest: str
-    media_type: str
-    content: bytes
+StoredManifest = ManifestRow
+"""A manifest as it was pushed: ``digest``, ``media_type``, ``content``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +56,7 @@ class ManifestService:
             row = await hot.manifest_by_tag(repository, reference)
         if row is None:
             raise ManifestUnknown(f"manifest {reference} is not known in repository {repository!r}")
-        return StoredManifest(row.digest, row.media_type, row.content)
+        return row
 
     async def put(
         self, repository: str, reference: Digest | str, raw: bytes, content_type: str | None

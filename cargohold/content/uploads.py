@@ -103,7 +103,8 @@ class UploadService:
         """The upload's progress; ``BlobUploadUnknown`` for an unknown, finished or
         cancelled upload, or one that belongs to another repository."""
         async with self.db.read() as session:
-            return await self._load(session, repository, upload_id)
+            row = await self._find(session, repository, upload_id)
+        return UploadState(upload_id, repository, row.size)
 
     async def append(
         self,
@@ -184,7 +185,7 @@ class UploadService:
         except PathNotFound as exc:
             raise BlobUploadUnknown(f"upload {upload_id} has lost its data") from exc
         async with self.db.write() as session:
-            repository_id = await self._repository_id(session, repository, upload_id)
+            repository_id = (await self._find(session, repository, upload_id)).repository_id
             blob_id = await record_blob(session, str(digest), state.size)
             await protect_blob(session, repository_id, blob_id, self.protection)
             await session.execute(delete(BlobUpload).where(BlobUpload.id == upload_id))
@@ -193,7 +194,7 @@ class UploadService:
     async def cancel(self, repository: str, upload_id: str) -> None:
         """Forget the upload and drop its bytes."""
         async with self.db.write() as session:
-            await self._repository_id(session, repository, upload_id)
+            await self._find(session, repository, upload_id)
             await session.execute(delete(BlobUpload).where(BlobUpload.id == upload_id))
         self.hashes.forget(upload_id)
         await self.storage.delete(upload_key(upload_id))
@@ -218,26 +219,16 @@ class UploadService:
                     f"upload {upload_id} was changed by another request at the same time"
                 )
 
-    async def _load(self, session: AsyncSession, repository: str, upload_id: str) -> UploadState:
+    async def _find(self, session: AsyncSession, repository: str, upload_id: str) -> Any:
+        """The upload's row (``repository_id``, ``size``); ``BlobUploadUnknown`` when it is
+        not in progress in ``repository``."""
         row = (
             await session.execute(
-                select(BlobUpload.size)
+                select(BlobUpload.repository_id, BlobUpload.size)
                 .join(Repository, Repository.id == BlobUpload.repository_id)
                 .where(BlobUpload.id == upload_id, Repository.name == repository)
             )
         ).first()
         if row is None:
             raise BlobUploadUnknown(f"upload {upload_id} is not in progress in {repository!r}")
-        return UploadState(upload_id, repository, row.size)
-
-    async def _repository_id(self, session: AsyncSession, repository: str, upload_id: str) -> int:
-        row = (
-            await session.execute(
-                select(BlobUpload.repository_id)
-                .join(Repository, Repository.id == BlobUpload.repository_id)
-                .where(BlobUpload.id == upload_id, Repository.name == repository)
-            )
-        ).first()
-        if row is None:
-            raise BlobUploadUnknown(f"upload {upload_id} is not in progress in {repository!r}")
-        return int(row.repository_id)
+        return row

@@ -48,6 +48,8 @@ WHERE r.name = {0} AND b.digest = {1} AND (
 
 @dataclass(frozen=True, slots=True)
 class ManifestRow:
+    """A manifest as it was pushed, byte for byte."""
+
     digest: str
     media_type: str
     content: bytes
