@@ -189,6 +189,14 @@ def _popen(argv: list[str], log: Path, env: dict[str, str] | None = None) -> sub
         )
 
 
+def _wait_or_stop(server: Server, timeout: float) -> None:
+    try:
+        wait_http(server.host, server.port, "/v2/", timeout, server.proc, server.log)
+    except BaseException:
+        server.stop()
+        raise
+
+
 def start_reference(root: Path) -> Server:
     server = Server("reference", "docker-registry 2.8 (filesystem)")
     server.workdir = root / "reference"
@@ -210,7 +218,7 @@ def start_reference(root: Path) -> Server:
     server.log = server.workdir / "registry.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
     server.proc = _popen(["docker-registry", "serve", str(config)], server.log, env)
-    wait_http(server.host, server.port, "/v2/", 30, server.proc, server.log)
+    _wait_or_stop(server, 30)
     return server
 
 
@@ -237,7 +245,7 @@ def start_cargohold(
         argv += ["--database-url", database_url]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARGOHOLD_")}
     server.proc = _popen(argv, server.log, env)
-    wait_http(server.host, server.port, "/v2/", 60, server.proc, server.log)
+    _wait_or_stop(server, 60)
     return server
 
 
