@@ -1,0 +1,2 @@
+"""Vulnerability scanning: what is in an image (``indexer``), what is known to be
+vulnerable (feeds), and the matching of the two."""
