@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from cargohold.content.pagination import Page, PageRequest
-from cargohold.db.dialect import bytewise
 from cargohold.db.models import Repository
 from cargohold.db.session import Database
 
@@ -17,9 +16,8 @@ class CatalogService:
     async def list(self, page: PageRequest) -> Page:
         """Repository names in lexical order after ``page.last``."""
         async with self.db.read() as session:
-            name = bytewise(Repository.name, session)
-            query = select(Repository.name).order_by(name).limit(page.limit + 1)
+            query = select(Repository.name).order_by(Repository.name).limit(page.limit + 1)
             if page.last is not None:
-                query = query.where(name > page.last)
+                query = query.where(Repository.name > page.last)
             names = list((await session.execute(query)).scalars())
         return Page.from_rows(names, page)

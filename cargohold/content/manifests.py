@@ -15,7 +15,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.content.blobs import accessible_blobs
-from cargohold.content.repositories import ensure_repository, find_repository_id
+from cargohold.content.repositories import (
+    ensure_repository,
+    find_repository_id,
+    lock_repository,
+)
 from cargohold.db.dialect import insert_ignoring_conflicts
 from cargohold.db.hot import ManifestRow
 from cargohold.db.models import Manifest, ManifestBlob, ManifestChild, Repository, Tag, utcnow
@@ -71,6 +75,7 @@ class ManifestService:
             )
         async with self.db.write() as session:
             repository_id = await ensure_repository(session, repository)
+            await lock_repository(session, repository_id)
             manifest_id = await self._store(session, repository_id, parsed, raw)
             if isinstance(reference, str):
                 await move_tag(session, repository_id, reference, manifest_id)
@@ -83,6 +88,7 @@ class ManifestService:
             repository_id = await find_repository_id(session, repository)
             if repository_id is None:
                 raise ManifestUnknown(f"repository {repository!r} has no manifest {reference}")
+            await lock_repository(session, repository_id)
             if isinstance(reference, Digest):
                 await self._delete_manifest(session, repository_id, repository, reference)
             elif not await end_tag(session, repository_id, reference):

@@ -44,3 +44,13 @@ async def ensure_repository(session: AsyncSession, name: str) -> int:
         session, Repository, [{"name": name, "namespace_id": namespace_id}]
     )
     return await require_repository_id(session, name)
+
+
+async def lock_repository(session: AsyncSession, repository_id: int) -> None:
+    """Make concurrent writers of one repository take turns until this transaction ends,
+    so that check-then-write steps (is this manifest stored? which row is the live tag?)
+    see each other's results. A row lock on PostgreSQL; SQLite's write transactions are
+    already serialized (``BEGIN IMMEDIATE``) and ignore ``FOR UPDATE``."""
+    await session.execute(
+        select(Repository.id).where(Repository.id == repository_id).with_for_update()
+    )

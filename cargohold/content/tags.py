@@ -6,7 +6,6 @@ from sqlalchemy import select
 
 from cargohold.content.pagination import Page, PageRequest
 from cargohold.content.repositories import require_repository_id
-from cargohold.db.dialect import bytewise
 from cargohold.db.models import Tag
 from cargohold.db.session import Database
 
@@ -20,14 +19,13 @@ class TagService:
         repository that does not exist."""
         async with self.db.read() as session:
             repository_id = await require_repository_id(session, repository)
-            name = bytewise(Tag.name, session)
             query = (
                 select(Tag.name)
                 .where(Tag.repository_id == repository_id, Tag.lifetime_end.is_(None))
-                .order_by(name)
+                .order_by(Tag.name)
                 .limit(page.limit + 1)
             )
             if page.last is not None:
-                query = query.where(name > page.last)
+                query = query.where(Tag.name > page.last)
             names = list((await session.execute(query)).scalars())
         return Page.from_rows(names, page)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
+from sqlalchemy.orm import DeclarativeBase
 
 
 async def insert_ignoring_conflicts(
@@ -23,11 +23,3 @@ async def insert_ignoring_conflicts(
     else:
         statement = sqlite.insert(table).values(rows).on_conflict_do_nothing()
     await session.execute(statement)
-
-
-def bytewise(column: InstrumentedAttribute[str], session: AsyncSession) -> ColumnElement[str]:
-    """``column`` compared and sorted byte by byte (code point order), as the OCI spec's
-    lexical order of tags and repositories asks, whatever the database's locale."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column.collate("C")
-    return column.expression

@@ -60,6 +60,14 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+def bytewise_string(length: int) -> String:
+    """A string column compared and sorted byte by byte (code point order) on both
+    databases, as the OCI spec's lexical order of tags and repositories asks: SQLite's
+    default, and the "C" collation on PostgreSQL whatever the database's locale, so that
+    indexes serve ``ORDER BY name`` and ``name > :last`` directly."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -81,7 +89,7 @@ class Namespace(Base):
 
     __tablename__ = "namespace"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(bytewise_string(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -89,7 +97,7 @@ class Repository(Base):
     __tablename__ = "repository"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     namespace_id: Mapped[int] = mapped_column(ForeignKey("namespace.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(bytewise_string(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     __table_args__ = (Index(None, "namespace_id"),)
 
@@ -180,7 +188,7 @@ class Tag(Base):
     __tablename__ = "tag"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     repository_id: Mapped[int] = mapped_column(ForeignKey("repository.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(bytewise_string(128))
     manifest_id: Mapped[int] = mapped_column(ForeignKey("manifest.id", ondelete="CASCADE"))
     lifetime_start: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     lifetime_end: Mapped[datetime | None] = mapped_column(UtcDateTime)

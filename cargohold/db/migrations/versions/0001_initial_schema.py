@@ -10,6 +10,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+# Names sort byte by byte on both databases (see models.bytewise_string).
+BYTEWISE_255 = sa.String(length=255).with_variant(sa.String(255, collation="C"), "postgresql")
+BYTEWISE_128 = sa.String(length=128).with_variant(sa.String(128, collation="C"), "postgresql")
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -30,7 +34,7 @@ def upgrade() -> None:
     op.create_table(
         "namespace",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("name", BYTEWISE_255, nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_namespace")),
         sa.UniqueConstraint("name", name=op.f("uq_namespace_name")),
@@ -39,7 +43,7 @@ def upgrade() -> None:
         "repository",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("namespace_id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("name", BYTEWISE_255, nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["namespace_id"],
@@ -174,7 +178,7 @@ def upgrade() -> None:
         "tag",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("repository_id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("name", BYTEWISE_128, nullable=False),
         sa.Column("manifest_id", sa.Integer(), nullable=False),
         sa.Column("lifetime_start", sa.DateTime(), nullable=False),
         sa.Column("lifetime_end", sa.DateTime(), nullable=True),
