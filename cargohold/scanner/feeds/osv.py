@@ -133,7 +133,9 @@ def _record_advisories(record: dict[str, Any]) -> list[Advisory]:
         raise FeedError(FEED, "a record without an id")
     if record.get("withdrawn"):
         return []
-    affected = record.get("affected") or []
+    affected = record.get("affected", [])
+    if affected is None:
+        affected = []
     if not isinstance(affected, list):
         raise FeedError(FEED, f"{record_id}: affected is not a list")
     advisories = []
