@@ -1,9 +1,10 @@
 """A blocking, file-like view of an async byte stream, for code that runs on a thread.
 
 ``tarfile`` and the decompressors want ``read(n)``; layer blobs arrive as an async
-iterator on the event loop. ``BlockingChunkReader`` pulls the next chunk from the loop only
-when its reader needs more bytes, so at most one chunk is in flight and a layer is never
-held in memory whole. The loop must keep running while the thread reads.
+iterator on the event loop. ``BlockingChunkReader`` pulls from the loop only when its
+reader needs more bytes, one batch of chunks (about ``BATCH_BYTES``) per round trip, so a
+layer is never held in memory whole and small chunks do not each pay for a thread switch.
+The loop must keep running while the thread reads.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ import concurrent.futures
 import io
 import threading
 from collections.abc import AsyncIterator
+from typing import Final
 
 from cargohold.scanner.indexer.errors import LayerStreamFailed
+
+BATCH_BYTES: Final = 1024 * 1024
 
 
 class StreamClosed(Exception):
@@ -79,7 +83,7 @@ class BlockingChunkReader(io.RawIOBase):
     def _next_chunk(self) -> bytes:
         if self.closed:
             raise StreamClosed("the layer stream was closed")
-        future = asyncio.run_coroutine_threadsafe(_next_or_empty(self._chunks), self._loop)
+        future = asyncio.run_coroutine_threadsafe(_next_batch(self._chunks), self._loop)
         with self._lock:
             self._pending = future
         try:
@@ -97,8 +101,15 @@ class BlockingChunkReader(io.RawIOBase):
         return chunk
 
 
-async def _next_or_empty(chunks: AsyncIterator[bytes]) -> bytes | None:
-    try:
-        return await anext(chunks)
-    except StopAsyncIteration:
-        return None
+async def _next_batch(chunks: AsyncIterator[bytes]) -> bytes | None:
+    """The next chunks joined, ``BATCH_BYTES`` or a little more; ``None`` at the end."""
+    batch: list[bytes] = []
+    size = 0
+    while size < BATCH_BYTES:
+        try:
+            chunk = await anext(chunks)
+        except StopAsyncIteration:
+            break
+        batch.append(chunk)
+        size += len(chunk)
+    return b"".join(batch) if batch else None
