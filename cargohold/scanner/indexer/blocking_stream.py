@@ -43,6 +43,7 @@ class BlockingChunkReader(io.RawIOBase):
         self._exhausted = False
         self._pending: concurrent.futures.Future[bytes | None] | None = None
         self._lock = threading.Lock()
+        self._closing = False
         self.bytes_read = 0
 
     def readable(self) -> bool:
@@ -67,6 +68,7 @@ class BlockingChunkReader(io.RawIOBase):
 
     def close(self) -> None:
         with self._lock:
+            self._closing = True
             pending = self._pending
         if pending is not None:
             pending.cancel()
@@ -81,10 +83,12 @@ class BlockingChunkReader(io.RawIOBase):
         return False
 
     def _next_chunk(self) -> bytes:
-        if self.closed:
-            raise StreamClosed("the layer stream was closed")
-        future = asyncio.run_coroutine_threadsafe(_next_batch(self._chunks), self._loop)
+        # Submitting under the lock that close() takes: either close() sees the request
+        # and cancels it, or this sees that close() came first.
         with self._lock:
+            if self._closing:
+                raise StreamClosed("the layer stream was closed")
+            future = asyncio.run_coroutine_threadsafe(_next_batch(self._chunks), self._loop)
             self._pending = future
         try:
             chunk = future.result()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import os
+import threading
 from collections.abc import AsyncIterator
 
 import pytest
@@ -167,3 +169,31 @@ async def test_index_round_trips_through_json(host_dpkg: HostDpkg) -> None:
     stored = json.loads(json.dumps(index.to_json_dict()))
     assert ImageIndex.from_json_dict(stored) == index
     assert index.status is IndexStatus.PARTIAL
+
+
+async def test_cancelling_stops_the_reading_thread() -> None:
+    first_chunk_served = asyncio.Event()
+    log = StreamLog()
+
+    async def stalls() -> AsyncIterator[bytes]:
+        try:
+            yield gzip.compress(demo_layer().tar())[:100]
+            first_chunk_served.set()
+            await asyncio.sleep(3600)
+            yield b""
+        finally:
+            log.closed = True
+
+    source = LayerSource("sha256:" + "1" * 64, MEDIA_TYPES["gzip"], stalls)
+    task = asyncio.create_task(index_image([source]))
+    await asyncio.wait_for(first_chunk_served.wait(), 5)
+    reading_threads = threading.active_count()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(100):
+        if log.closed:
+            break
+        await asyncio.sleep(0.01)
+    assert log.closed
+    assert threading.active_count() <= reading_threads
