@@ -49,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = command("serve", "run the registry (API, background work) in the foreground")
     serve.add_argument("--listen", help="HOST:PORT to listen on (default 127.0.0.1:5000)")
-    serve.add_argument("--workers", type=int, help="worker processes (default 1)")
+    serve.add_argument(
+        "--workers", type=int, help="worker processes (default: one per core, at most 8)"
+    )
     serve.set_defaults(run=_serve)
 
     fsck = command("fsck", "check blob storage against the database")

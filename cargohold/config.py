@@ -33,7 +33,12 @@ class Settings(BaseSettings):
         description="sqlite:///PATH or postgresql://USER@HOST:PORT/DB; "
         "default: SQLite in the data directory",
     )
-    workers: int = Field(default=1, ge=1, le=64)
+    workers: int = Field(
+        default_factory=lambda: min(os.cpu_count() or 1, 8),
+        ge=1,
+        le=64,
+        description="server worker processes; default: one per core, at most 8",
+    )
     log_level: str = "info"
     access_log: bool = True
     upload_expiry_seconds: int = Field(
