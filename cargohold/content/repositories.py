@@ -50,7 +50,9 @@ async def lock_repository(session: AsyncSession, repository_id: int) -> None:
     """Make concurrent writers of one repository take turns until this transaction ends,
     so that check-then-write steps (is this manifest stored? which row is the live tag?)
     see each other's results. A row lock on PostgreSQL; SQLite's write transactions are
-    already serialized (``BEGIN IMMEDIATE``) and ignore ``FOR UPDATE``."""
+    already serialized (``BEGIN IMMEDIATE``), so nothing is sent there."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
     await session.execute(
         select(Repository.id).where(Repository.id == repository_id).with_for_update()
     )
