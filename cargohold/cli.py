@@ -16,6 +16,9 @@ from cargohold.logs import configure_logging
 
 log = logging.getLogger("cargohold")
 
+# hyper's per-connection buffer; granian's default (~400 KiB) caps blob transfers.
+HTTP_BUFFER_BYTES = 4 * 1024 * 1024
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
@@ -77,6 +80,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces, Loops
+    from granian.http import HTTP1Settings
 
     import cargohold.app  # noqa: F401  (loaded once here; the forked workers inherit it)
 
@@ -108,6 +112,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         factory=True,
         log_access=False,
         respawn_failed_workers=True,
+        http1_settings=HTTP1Settings(max_buffer_size=HTTP_BUFFER_BYTES),
     )
     server.serve()
     return 0
