@@ -12,7 +12,7 @@ from bench.workloads import Figure
 
 CONVENTIONS = {
     "value": "the median of the repetitions (runs holds each one)",
-    "cargohold": "cargohold as shipped: embedded default, SQLite, one worker",
+    "cargohold": "cargohold as shipped: embedded default, SQLite, one worker process per core",
     "cargohold_postgresql": "the same cargohold with --database-url on a local PostgreSQL 15 "
     "with default settings (fsync and synchronous_commit on)",
     "reference": "Debian docker-registry (CNCF Distribution 2.8), filesystem storage",

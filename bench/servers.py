@@ -3,7 +3,7 @@
 - ``reference``: Debian's ``docker-registry`` (CNCF Distribution 2.8), filesystem storage,
   no auth, deletes enabled, its stock in-memory blob descriptor cache, logs to a file.
 - ``cargohold``: ``cargohold serve`` as shipped, the embedded default (SQLite WAL, blobs
-  on disk, one worker, access log on), logs to a file.
+  on disk, one worker process per core, access log on), logs to a file.
 - ``cargohold_postgresql``: the same with ``--database-url`` pointing at a PostgreSQL 15
   that this module starts with its default settings (fsync on, synchronous_commit on).
 
