@@ -46,17 +46,14 @@ async def start_upload(request: Request) -> Response:
         )
         if blob is not None:
             return created(repository, blob)
+    digest = Digest.parse(query["digest"]) if "digest" in query else None
     state = await uploads.start(repository)
-    if "digest" in query:
-        blob = await uploads.complete(
-            repository,
-            state.id,
-            Digest.parse(query["digest"]),
-            request.stream(),
-            length=content_length(request),
-        )
-        return created(repository, blob)
-    return Response(None, 202, headers=upload_headers(state))
+    if digest is None:
+        return Response(None, 202, headers=upload_headers(state))
+    blob = await uploads.complete(
+        repository, state.id, digest, request.stream(), length=content_length(request)
+    )
+    return created(repository, blob)
 
 
 async def patch_upload(request: Request) -> Response:
