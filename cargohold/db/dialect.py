@@ -23,3 +23,23 @@ async def insert_ignoring_conflicts(
     else:
         statement = sqlite.insert(table).values(rows).on_conflict_do_nothing()
     await session.execute(statement)
+
+
+async def insert_or_update(
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    row: dict[str, Any],
+    conflict_columns: list[str],
+    updates: dict[str, Any],
+) -> None:
+    """INSERT ``row``; when it conflicts on the unique ``conflict_columns``, UPDATE the
+    existing row with ``updates`` instead (values or SQL expressions on the model's
+    columns; ``excluded`` values are not offered, to keep one spelling for both)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    if session.get_bind().dialect.name == "postgresql":
+        statement: Any = postgresql.insert(table).values(row)
+    else:
+        statement = sqlite.insert(table).values(row)
+    statement = statement.on_conflict_do_update(index_elements=conflict_columns, set_=updates)
+    await session.execute(statement)

@@ -205,3 +205,8 @@ class Tag(Base):
         Index(None, "repository_id", "name", "lifetime_start"),
         Index(None, "manifest_id"),
     )
+
+
+# The scanner's and the work queue's tables live in their own module; importing it here
+# puts them in ``Base.metadata``, which Alembic and the tests read.
+from cargohold.db import scanner_models  # noqa: E402, F401
