@@ -13,16 +13,23 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.routing import Mount
 
+from cargohold.api.routes import ROUTES as API_ROUTES
 from cargohold.config import Settings, load_settings
+from cargohold.content.advisories import REMATCH_JOB, UPDATE_JOB
+from cargohold.content.scans import SCAN_JOB
 from cargohold.content.services import Services
+from cargohold.db.models import utcnow
 from cargohold.db.session import Database
 from cargohold.errors import NameUnknown, RegistryError, Unsupported
 from cargohold.logs import AccessLog, configure_logging
 from cargohold.oci.responses import error_response
 from cargohold.oci.routes import ROUTES
+from cargohold.scanner.updaters import FeedSources, http_client, update_feeds
 from cargohold.storage.driver import StorageDriver
 from cargohold.storage.filesystem import FilesystemDriver
+from cargohold.workers.runner import Handler, RunnerSettings, StartupHook, WorkerRunner
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +47,19 @@ def create_app(settings: Settings) -> Starlette:
         db = Database(settings.effective_database_url, pool_size=settings.db_pool_size)
         storage = create_storage(settings)
         protection = timedelta(seconds=settings.uploaded_blob_protection_seconds)
-        app.state.services = Services.build(db, storage, protection)
+        app.state.services = services = Services.build(db, storage, protection)
+        runner = create_worker_runner(settings, db, services)
+        if settings.background_workers:
+            runner.start()
         try:
             yield
         finally:
+            await runner.stop()
             await storage.close()
             await db.dispose()
 
     app = Starlette(
-        routes=ROUTES,
+        routes=[*ROUTES, Mount("/api/v1", routes=API_ROUTES)],
         lifespan=lifespan,
         middleware=[Middleware(AccessLog, enabled=settings.access_log)],
         exception_handlers={
@@ -59,6 +70,51 @@ def create_app(settings: Settings) -> Starlette:
         },
     )
     return app
+
+
+def create_worker_runner(settings: Settings, db: Database, services: Services) -> WorkerRunner:
+    """The background workers: image scans, re-matches after advisory updates and, when
+    ``vulndb_update`` is on, the scheduled updaters. Not started."""
+    handlers: dict[str, Handler] = {
+        SCAN_JOB: services.scans.scan,
+        REMATCH_JOB: services.scans.rematch,
+    }
+    startup: list[StartupHook] = [services.scans.requeue_stale]
+    if settings.vulndb_update:
+        handlers[UPDATE_JOB] = _vulndb_update_job(settings, services)
+
+        async def schedule_updates() -> None:
+            await services.advisories.schedule_update(None, if_absent=True)
+
+        startup.append(schedule_updates)
+    runner_settings = RunnerSettings(
+        concurrency=settings.worker_concurrency, poll_seconds=settings.worker_poll_seconds
+    )
+    return WorkerRunner(db, handlers, runner_settings, startup)
+
+
+def feed_sources(settings: Settings) -> FeedSources:
+    """The advisory feeds the settings ask for."""
+    return FeedSources(
+        debian_url=settings.vulndb_debian_url,
+        alpine_url=settings.vulndb_alpine_url,
+        alpine_releases=tuple(settings.vulndb_alpine_releases),
+        osv_url=settings.vulndb_osv_url,
+        osv_ecosystems=tuple(settings.vulndb_osv_ecosystems),
+    )
+
+
+def _vulndb_update_job(settings: Settings, services: Services) -> Handler:
+    interval = timedelta(seconds=settings.vulndb_update_interval_seconds)
+
+    async def run(key: str, attempt: int) -> None:
+        try:
+            async with http_client() as client:
+                await update_feeds(services.advisories, feed_sources(settings), client)
+        finally:
+            await services.advisories.schedule_update(utcnow() + interval, if_absent=False)
+
+    return run
 
 
 def create_app_from_environment() -> Starlette:

@@ -1,18 +1,28 @@
-"""The ``cargohold`` command: ``serve``, ``fsck``, ``migrate``."""
+"""The ``cargohold`` command: ``serve``, ``worker``, ``fsck``, ``migrate``, ``vulndb``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
+import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cargohold.config import Settings, load_settings
 from cargohold.db.migrate import upgrade
 from cargohold.errors import ConfigError
 from cargohold.logs import configure_logging
+
+if TYPE_CHECKING:
+    from cargohold.content.services import Services
+    from cargohold.db.session import Database
 
 log = logging.getLogger("cargohold")
 
@@ -63,6 +73,14 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate = command("migrate", "apply database migrations and exit")
     migrate.set_defaults(run=_migrate)
+
+    worker = command("worker", "run only the background workers (scans, updaters), no API")
+    worker.set_defaults(run=_worker)
+
+    vulndb = command("vulndb", "the advisory database: update from the feeds, import, export")
+    vulndb.add_argument("action", choices=["update", "import", "export", "status"])
+    vulndb.add_argument("file", nargs="?", type=Path, help="JSON-lines snapshot (import/export)")
+    vulndb.set_defaults(run=_vulndb)
     return parser
 
 
@@ -118,6 +136,21 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    _prepare(settings)
+    log.info("cargohold workers running", extra={"fields": {"data_dir": str(settings.data_dir)}})
+    asyncio.run(run_workers(settings))
+    return 0
+
+
+def _vulndb(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action in ("import", "export") and args.file is None:
+        print(f"cargohold: vulndb {args.action} needs a FILE", file=sys.stderr)
+        return 2
+    _prepare(settings)
+    return asyncio.run(vulndb_command(settings, args.action, args.file))
+
+
 def _fsck(settings: Settings, args: argparse.Namespace) -> int:
     from cargohold.app import create_storage
     from cargohold.content.fsck import check_storage
@@ -136,3 +169,71 @@ def _fsck(settings: Settings, args: argparse.Namespace) -> int:
 
     _prepare(settings)
     return asyncio.run(run())
+
+
+# Processes without the HTTP application: the workers, and the vulndb commands.
+
+
+@asynccontextmanager
+async def _services(settings: Settings) -> AsyncIterator[tuple[Database, Services]]:
+    from cargohold.app import create_storage
+    from cargohold.content.services import Services
+    from cargohold.db.session import Database
+
+    db = Database(settings.effective_database_url, pool_size=settings.db_pool_size)
+    storage = create_storage(settings)
+    protection = timedelta(seconds=settings.uploaded_blob_protection_seconds)
+    try:
+        yield db, Services.build(db, storage, protection)
+    finally:
+        await storage.close()
+        await db.dispose()
+
+
+async def run_workers(settings: Settings) -> None:
+    """Run the background workers until SIGINT or SIGTERM, then stop them cleanly."""
+    from cargohold.app import create_worker_runner
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with _services(settings) as (db, services):
+        runner = create_worker_runner(settings, db, services)
+        runner.start()
+        try:
+            await stop.wait()
+        finally:
+            await runner.stop()
+
+
+async def vulndb_command(settings: Settings, action: str, file: Path | None) -> int:
+    """``update`` (fetch the configured feeds now), ``import FILE``, ``export FILE``,
+    ``status``. Each change queues a re-match that the workers run."""
+    from cargohold.app import feed_sources
+    from cargohold.scanner.updaters import http_client, update_feeds
+
+    async with _services(settings) as (_, services):
+        store = services.advisories
+        if action == "update":
+            async with http_client() as client:
+                report = await update_feeds(store, feed_sources(settings), client)
+            print(json.dumps({"stored": report.stored, "failed": report.failed}))
+            return 1 if report.failed else 0
+        if action == "export":
+            assert file is not None
+            count = 0
+            with file.open("w", encoding="utf-8") as out:
+                async for line in store.export_lines():
+                    out.write(line + "\n")
+                    count += 1
+            print(json.dumps({"exported": count}))
+            return 0
+        if action == "import":
+            assert file is not None
+            with file.open(encoding="utf-8") as lines:
+                stored = await store.import_lines(list(lines))
+            print(json.dumps({"imported": stored}))
+            return 0
+        print(json.dumps({"advisories": await store.sources()}))
+        return 0

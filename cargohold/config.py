@@ -18,6 +18,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from cargohold.errors import ConfigError
 
+# The public feeds' addresses (plain strings, so settings import no scanner code).
+DEBIAN_TRACKER_URL = "https://security-tracker.debian.org/tracker/data/json"
+ALPINE_SECDB_URL = "https://secdb.alpinelinux.org/{release}/{repository}.json"
+OSV_ZIP_URL = "https://osv-vulnerabilities.storage.googleapis.com/{ecosystem}/all.zip"
+
 DEFAULT_DATA_DIR = Path("./cargohold-data")
 
 
@@ -51,6 +56,22 @@ class Settings(BaseSettings):
         "available in its repository",
     )
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    background_workers: bool = Field(
+        default=True, description="run the background workers inside each server process"
+    )
+    worker_concurrency: int = Field(
+        default=1, ge=1, le=64, description="background jobs run at once per process"
+    )
+    worker_poll_seconds: float = Field(
+        default=2.0, ge=0.05, le=300, description="how often an idle worker looks for jobs"
+    )
+    vulndb_update: bool = Field(default=False, description="fetch the advisory feeds on a schedule")
+    vulndb_update_interval_seconds: int = Field(default=6 * 3600, ge=60)
+    vulndb_debian_url: str = DEBIAN_TRACKER_URL
+    vulndb_alpine_url: str = ALPINE_SECDB_URL
+    vulndb_alpine_releases: list[str] = Field(default_factory=lambda: ["v3.19", "v3.20", "v3.21"])
+    vulndb_osv_url: str = OSV_ZIP_URL
+    vulndb_osv_ecosystems: list[str] = Field(default_factory=lambda: ["PyPI", "npm", "Go"])
 
     @field_validator("listen")
     @classmethod

@@ -3,7 +3,8 @@
 A manifest is stored byte for byte in the database (at most 4 MiB), with links to the
 blobs and child manifests it references. A push is one write transaction: it checks that
 every referenced blob and child exists in the repository, records the manifest and its
-links, and moves the tag, so a crash leaves either all of it or none.
+links, and moves the tag, so a crash leaves either all of it or none. A new manifest's
+scan is queued in the same transaction (``scans.note_pushed_manifest``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from cargohold.content.repositories import (
     find_repository_id,
     lock_repository,
 )
+from cargohold.content.scans import note_pushed_manifest
 from cargohold.db.dialect import insert_ignoring_conflicts
 from cargohold.db.hot import ManifestRow
 from cargohold.db.models import Manifest, ManifestBlob, ManifestChild, Repository, Tag, utcnow
@@ -159,6 +161,7 @@ class ManifestService:
         await insert_ignoring_conflicts(
             session, ManifestChild, [{"manifest_id": manifest.id, "child_id": c} for c in child_ids]
         )
+        await note_pushed_manifest(session, manifest.id, parsed)
         return manifest.id
 
     async def _delete_manifest(

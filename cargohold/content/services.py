@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from cargohold.content.advisories import AdvisoryStore
 from cargohold.content.blobs import BlobService
 from cargohold.content.catalog import CatalogService
 from cargohold.content.manifests import ManifestService
+from cargohold.content.scan_reports import ScanReports
+from cargohold.content.scans import ScanService
 from cargohold.content.tags import TagService
 from cargohold.content.uploads import UploadService
 from cargohold.db.session import Database
@@ -21,15 +24,22 @@ class Services:
     manifests: ManifestService
     tags: TagService
     catalog: CatalogService
+    advisories: AdvisoryStore
+    scans: ScanService
+    scan_reports: ScanReports
 
     @classmethod
     def build(cls, db: Database, storage: StorageDriver, protection: timedelta) -> Services:
         """Every service on one database and one storage driver. ``protection`` is how
         long an uploaded blob stays readable before a manifest references it."""
+        advisories = AdvisoryStore(db)
         return cls(
             blobs=BlobService(db, storage, protection),
             uploads=UploadService(db, storage, protection),
             manifests=ManifestService(db),
             tags=TagService(db),
             catalog=CatalogService(db),
+            advisories=advisories,
+            scans=ScanService(db, storage, advisories),
+            scan_reports=ScanReports(db),
         )
