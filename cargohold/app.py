@@ -99,6 +99,7 @@ def feed_sources(settings: Settings) -> FeedSources:
         debian_url=settings.vulndb_debian_url,
         alpine_url=settings.vulndb_alpine_url,
         alpine_releases=tuple(settings.vulndb_alpine_releases),
+        alpine_repositories=tuple(settings.vulndb_alpine_repositories),
         osv_url=settings.vulndb_osv_url,
         osv_ecosystems=tuple(settings.vulndb_osv_ecosystems),
     )
