@@ -69,16 +69,22 @@ def osv_zip(records: Iterable[bytes]) -> bytes:
     return raw.getvalue()
 
 
-def write_feeds(directory: Path, extra_osv: Mapping[str, list[bytes]] | None = None) -> None:
+def write_feeds(
+    directory: Path,
+    extra_osv: Mapping[str, list[bytes]] | None = None,
+    leave_out: Iterable[str] = (),
+) -> None:
     """Lay the fixture feeds out under ``directory`` (replacing what is there); each of
-    ``extra_osv`` (ecosystem -> records) is added to that ecosystem's zip."""
+    ``extra_osv`` (ecosystem -> records) is added to that ecosystem's zip, and the OSV
+    fixture files named in ``leave_out`` are left out."""
     shutil.rmtree(directory, ignore_errors=True)
     (directory / "debian").mkdir(parents=True)
     shutil.copy(SCANNER_DATA / "debian_tracker.json", directory / "debian" / "json")
     (directory / "alpine" / "v3.19").mkdir(parents=True)
     shutil.copy(SCANNER_DATA / "alpine_v3.19_main.json", directory / "alpine/v3.19/main.json")
     for ecosystem, names in OSV_BY_ECOSYSTEM.items():
-        records = [(SCANNER_DATA / "osv" / name).read_bytes() for name in names]
+        records = [(SCANNER_DATA / "osv" / name).read_bytes() for name in names
+                   if name not in leave_out]
         records += (extra_osv or {}).get(ecosystem, [])
         (directory / "osv" / ecosystem).mkdir(parents=True)
         (directory / "osv" / ecosystem / "all.zip").write_bytes(osv_zip(records))
