@@ -1,0 +1,146 @@
+"""Benchmark of the whole scan pipeline (not a test): images indexed per minute, and the
+seconds to scan a ~70 MB image.
+
+    /opt/chvenv/bin/python bench/scan_speed.py [--megabytes 70] [--images 20]
+        [--small-megabytes 5] [--database-url postgresql://...]
+
+It runs the registry application in process (``create_app``, background workers off) on
+a fresh data directory and SQLite (or the PostgreSQL URL given), loads the fixture
+advisories of ``tests/unit/scanner/data``, pushes images through /v2 (synthetic gzip
+layers of random and text files, the host's ``/var/lib/dpkg/status`` and os-release in
+the first), then runs the scan jobs one after the other through the worker runner: each
+job streams the layers from the filesystem driver, indexes, matches and stores. It prints
+the time of the big image's scan and the rate over the small ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import hashlib
+import io
+import json
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.index_speed import DPKG_STATUS, MiB, build_layers
+from cargohold.app import create_app, create_worker_runner
+from cargohold.config import load_settings
+from cargohold.content.services import Services
+from cargohold.db.migrate import upgrade
+from cargohold.scanner.feeds.debian import parse_debian_tracker
+from cargohold.scanner.feeds.osv import parse_osv_record
+from cargohold.workers.runner import WorkerRunner
+
+FIXTURES = Path(__file__).parent.parent / "tests" / "unit" / "scanner" / "data"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def digest_of(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def os_layer() -> bytes:
+    """os-release and the host's dpkg status, so that matching has packages to look up."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for path, source in (("etc/os-release", Path("/etc/os-release")),
+                             ("var/lib/dpkg/status", DPKG_STATUS)):
+            if source.exists():
+                data = source.read_bytes()
+                info = tarfile.TarInfo(path)
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+    return gzip.compress(buffer.getvalue())
+
+
+async def push(client: httpx.AsyncClient, name: str, layers: list[bytes]) -> str:
+    """Push an image of ``layers`` as ``name:latest``; its manifest digest."""
+    config = json.dumps({"architecture": "amd64", "os": "linux", "name": name}).encode()
+    for blob in [config, *layers]:
+        started = await client.post(f"/v2/{name}/blobs/uploads/")
+        location = started.headers["location"]
+        separator = "&" if "?" in location else "?"
+        done = await client.put(f"{location}{separator}digest={digest_of(blob)}", content=blob)
+        assert done.status_code == 201, done.text
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": digest_of(config), "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": digest_of(blob), "size": len(blob)} for blob in layers],
+    }).encode()
+    response = await client.put(f"/v2/{name}/manifests/latest", content=manifest,
+                                headers={"Content-Type": OCI_MANIFEST})
+    assert response.status_code == 201, response.text
+    return digest_of(manifest)
+
+
+async def load_advisories(services: Services) -> None:
+    osv = [a for path in sorted((FIXTURES / "osv").glob("*.json"))
+           for a in parse_osv_record(path.read_bytes())]
+    await services.advisories.replace_feed("osv", osv)
+    debian = parse_debian_tracker((FIXTURES / "debian_tracker.json").read_bytes())
+    await services.advisories.replace_feed("debian-security-tracker", debian)
+
+
+async def drain(runner: WorkerRunner) -> float:
+    """Run every due job; the seconds it took."""
+    started = time.perf_counter()
+    while await runner.run_once():
+        pass
+    return time.perf_counter() - started
+
+
+async def run(options: argparse.Namespace, data_dir: Path) -> None:
+    settings = load_settings(data_dir=data_dir, database_url=options.database_url,
+                             access_log=False, background_workers=False, log_level="warning")
+    await asyncio.to_thread(upgrade, settings.effective_database_url)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        services: Services = app.state.services
+        runner = create_worker_runner(settings, services.scans.db, services)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            await load_advisories(services)
+            await drain(runner)  # the re-match the advisory load queued
+            base = os_layer()
+            big = [base, *build_layers(options.megabytes * MiB)]
+            big_digest = await push(client, "bench/big", big)
+            big_seconds = await drain(runner)
+            for number in range(options.images):
+                layers = [base, *build_layers(options.small_megabytes * MiB, seed=100 + number)]
+                await push(client, f"bench/small-{number}", layers)
+            small_seconds = await drain(runner)
+            security = f"/api/v1/repository/bench/big/manifest/{big_digest}/security"
+            report = (await client.get(security)).json()
+    compressed = sum(len(b) for b in big) / MiB
+    uncompressed = sum(len(gzip.decompress(b)) for b in big) / MiB
+    database = "PostgreSQL" if options.database_url else "SQLite"
+    print(f"database: {database}; big image {uncompressed:.0f} MiB uncompressed "
+          f"({compressed:.0f} MiB gzip), {len(report['packages'])} packages, "
+          f"{sum(report['counts'].values())} findings")  # fmt: skip
+    print(f"scan of the big image: {big_seconds:.2f} s")
+    print(f"{options.images} images of ~{options.small_megabytes} MiB (+ dpkg layer): "
+          f"{small_seconds:.2f} s = {options.images / small_seconds * 60:.0f} images/minute")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--megabytes", type=int, default=70, help="big image, uncompressed")
+    parser.add_argument("--images", type=int, default=20, help="small images to scan")
+    parser.add_argument("--small-megabytes", type=int, default=5)
+    parser.add_argument("--database-url", help="PostgreSQL URL (default: SQLite)")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="cargohold-scan-bench-") as directory:
+        asyncio.run(run(options, Path(directory)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
