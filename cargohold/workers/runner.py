@@ -76,7 +76,8 @@ class WorkerRunner:
         self._wake.set()
 
     async def stop(self) -> None:
-        """Cancel every task and wait for them; a job cut short runs again later."""
+        """Cancel every task and wait for them; a job cut short is released at once and
+        runs again (in this or another process)."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -104,6 +105,14 @@ class WorkerRunner:
                     await asyncio.wait_for(self._wake.wait(), self.settings.poll_seconds)
 
     async def _run(self, job: queue.Claim) -> None:
+        try:
+            await self._run_and_settle(job)
+        except asyncio.CancelledError:
+            # Shutdown: hand the job back at once rather than when its lease expires.
+            await asyncio.shield(queue.fail(self.db, job, "interrupted by shutdown", utcnow()))
+            raise
+
+    async def _run_and_settle(self, job: queue.Claim) -> None:
         handler = self.handlers[job.kind]
         try:
             await handler(job.key, job.attempts)

@@ -16,14 +16,17 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from cargohold.app import create_app
 from cargohold.config import load_settings
 from cargohold.content.advisories import REMATCH_JOB
 from cargohold.content.services import Services
 from cargohold.db.migrate import upgrade
+from cargohold.db.scanner_models import ManifestScan
 from cargohold.scanner.feeds.debian import parse_debian_tracker
 from cargohold.scanner.feeds.osv import parse_osv_record
+from cargohold.scanner.indexer import INDEXER_VERSION
 from cargohold.workers import queue
 
 from .helpers import (
@@ -246,3 +249,21 @@ async def test_advisory_update_rematches_without_reading_layers(scanning: Scanni
     found = {v["id"] for e in events for v in e.payload["vulnerabilities"]}
     assert {"GHSA-wqvq-5m8c-6g24", "CVE-2023-4911"} <= found
     assert all(e.manifest_digest == digest for e in events)
+
+
+async def test_a_new_indexer_version_requeues_stored_indexes(scanning: Scanning) -> None:
+    services = scanning.services
+    digest, _ = await push_scannable_image(scanning.client, "scan/stale")
+    await wait_scanned(scanning.client, "scan/stale", digest)
+    reads = services.scans.layer_reads
+    async with services.scans.db.write() as session:
+        await session.execute(update(ManifestScan).values(indexer_version=INDEXER_VERSION - 1))
+
+    assert await services.scans.requeue_stale() >= 1
+
+    async def reindexed() -> bool:
+        report = await security(scanning.client, "scan/stale", digest)
+        return bool(report["indexer_version"] == INDEXER_VERSION)
+
+    await wait_for(reindexed, "the new index")
+    assert services.scans.layer_reads == reads + 2

@@ -4,27 +4,13 @@ re-enqueueing a running job runs it again, failures retry or give up."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
-
-from cargohold.config import async_database_url
-from cargohold.db.migrate import upgrade
 from cargohold.db.models import utcnow
 from cargohold.db.session import Database
 from cargohold.workers import queue
 
 LEASE = timedelta(minutes=5)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    url = async_database_url(database_url)
-    await asyncio.to_thread(upgrade, url)
-    database = Database(url)
-    yield database
-    await database.dispose()
 
 
 async def add(db: Database, kind: str, *keys: str) -> None:
