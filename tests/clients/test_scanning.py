@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,12 @@ from support.clients import ClientSandbox
 from support.feeds import FeedServer, settings_for, write_feeds
 from support.images import OciLayout, TestImage, tar_layer, write_image
 from support.processes import wait_until
-from support.registry import RegistryProcess, cargohold_command, server_environment
+from support.registry import (
+    RegistryFactory,
+    RegistryProcess,
+    cargohold_command,
+    server_environment,
+)
 
 from cargohold.config import async_database_url
 from cargohold.content.scan_reports import Event, ScanReports
@@ -144,3 +150,38 @@ def test_pushed_image_is_scanned_then_rematched_without_reading_layers(
     assert [e.kind for e in found] == ["vulnerability_found"]
     assert found[0].manifest_digest == digest
     assert [v["id"] for v in found[0].payload["vulnerabilities"]] == ["PYSEC-2020-148"]
+
+
+def test_worker_command_scans_for_servers_without_workers(
+    registry_factory: RegistryFactory, client_sandbox: ClientSandbox,
+    urllib3_image: TestImage, tmp_path: Path,
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({"background_workers": False, "worker_poll_seconds": 0.2}))
+    server = registry_factory(start=False)
+    server.extra_args = ["--config", str(config)]
+    server.start()
+    name, digest = "scaleout/urllib3", urllib3_image.digest
+    client_sandbox.push(urllib3_image, f"{server.host}/{name}:1")
+    assert security(server, name, digest)["status"] == "queued"
+
+    argv = [*cargohold_command(), "worker", "--config", str(config),
+            "--data-dir", str(server.data_dir)]
+    if server.database_url:
+        argv += ["--database-url", server.database_url]
+    log = (tmp_path / "worker.log").open("wb")
+    worker = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                              env=server_environment())
+    try:
+        wait_until(lambda: security(server, name, digest)["status"] == "scanned",
+                   timeout=SCAN_TIMEOUT,
+                   message=lambda: (tmp_path / "worker.log").read_text()[-3000:])
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        log.close()
+    assert "urllib3" in {p["name"] for p in security(server, name, digest)["packages"]}
+    assert layer_reads(server) == 0
