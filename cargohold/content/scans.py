@@ -12,7 +12,8 @@
   matches every stored index again WITHOUT reading layers, and records each manifest's
   new findings as one ``vulnerability_found`` event (table ``event``, and a log line).
 - ``ScanService.requeue_stale`` (at worker start): queues manifests indexed by another
-  ``INDEXER_VERSION``.
+  ``INDEXER_VERSION``, and records the scan state of manifests pushed before scanning
+  existed (an upgraded registry).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from cargohold.db.dialect import insert_ignoring_conflicts
 from cargohold.db.models import Manifest, Repository, utcnow
 from cargohold.db.scanner_models import EventRow, ManifestScan
 from cargohold.db.session import Database
+from cargohold.errors import CargoholdError
 from cargohold.scanner.image_matching import match_index, matchable_packages
 from cargohold.scanner.indexer import (
     INDEXER_VERSION,
@@ -59,6 +61,7 @@ QUEUED, SCANNED, FAILED, UNSUPPORTED = "queued", "scanned", "failed", "unsupport
 STREAM_ATTEMPTS = 3
 _IMAGE_CONFIGS = frozenset({mediatypes.OCI_CONFIG, mediatypes.DOCKER_CONFIG})
 _REMATCH_BATCH = 50
+_BACKFILL_BATCH = 200
 
 
 def is_scannable(parsed: ParsedManifest) -> bool:
@@ -140,7 +143,10 @@ class ScanService:
         log.info("advisories re-matched", extra={"fields": {"manifests": len(ids)}})
 
     async def requeue_stale(self) -> int:
-        """Queue a scan of every manifest indexed with another ``INDEXER_VERSION``."""
+        """Queue a scan of every manifest indexed with another ``INDEXER_VERSION``, and of
+        every manifest without a scan state (pushed before scanning existed). Returns how
+        many were queued or recorded."""
+        backfilled = await self._backfill()
         async with self.db.write() as session:
             ids = (
                 (
@@ -158,7 +164,35 @@ class ScanService:
                 await queue.enqueue_if_absent(session, SCAN_JOB, str(manifest_id))
         if ids:
             log.info("stale image indexes queued", extra={"fields": {"manifests": len(ids)}})
-        return len(ids)
+        return len(ids) + backfilled
+
+    async def _backfill(self) -> int:
+        count = 0
+        while True:
+            async with self.db.write() as session:
+                rows = (
+                    await session.execute(
+                        select(Manifest.id, Manifest.content, Manifest.media_type)
+                        .outerjoin(ManifestScan, ManifestScan.manifest_id == Manifest.id)
+                        .where(ManifestScan.manifest_id.is_(None))
+                        .limit(_BACKFILL_BATCH)
+                    )
+                ).all()
+                for row in rows:
+                    try:
+                        parsed = parse_manifest(row.content, row.media_type)
+                    except CargoholdError as exc:
+                        unreadable = {
+                            "manifest_id": row.id,
+                            "status": UNSUPPORTED,
+                            "error": f"stored manifest unreadable: {exc}",
+                        }
+                        await insert_ignoring_conflicts(session, ManifestScan, [unreadable])
+                        continue
+                    await note_pushed_manifest(session, row.id, parsed)
+            count += len(rows)
+            if len(rows) < _BACKFILL_BATCH:
+                return count
 
     async def _load_manifest(self, manifest_id: int) -> ParsedManifest | None:
         async with self.db.read() as session:

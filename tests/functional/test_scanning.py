@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from cargohold.app import create_app
 from cargohold.config import load_settings
@@ -267,3 +267,15 @@ async def test_a_new_indexer_version_requeues_stored_indexes(scanning: Scanning)
 
     await wait_for(reindexed, "the new index")
     assert services.scans.layer_reads == reads + 2
+
+
+async def test_manifests_pushed_before_scanning_existed_are_scanned(scanning: Scanning) -> None:
+    services = scanning.services
+    digest, _ = await push_scannable_image(scanning.client, "scan/old")
+    await wait_scanned(scanning.client, "scan/old", digest)
+    async with services.scans.db.write() as session:
+        await session.execute(delete(ManifestScan))
+
+    assert await services.scans.requeue_stale() >= 1
+
+    assert (await wait_scanned(scanning.client, "scan/old", digest))["status"] == "scanned"
