@@ -127,12 +127,9 @@ def _check_figure(name: str, entry: dict[str, object]) -> None:
             assert ratio == pytest.approx(value / entry["reference"], rel=0.01, abs=0.002)
 
 
-@pytest.mark.skipif(
-    any(shutil.which(t) is None for t in TOOLS)
-    or not Path("/usr/lib/postgresql/15/bin/initdb").exists(),
-    reason=f"needs {', '.join(TOOLS)} and PostgreSQL 15",
-)
 def test_quick_run_writes_well_formed_results(tmp_path: Path) -> None:
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    assert not missing, f"scripts/install-test-deps installs {missing}; run it first"
     result = subprocess.run(
         [
             sys.executable,
@@ -160,10 +157,6 @@ def test_quick_run_writes_well_formed_results(tmp_path: Path) -> None:
         assert document["limits"][name]["value"] > 0
         assert document["limits"][name]["unit"] == "MiB/s"
     assert document["meta"]["scale"]["mode"] == "quick"
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return
     png = (tmp_path / "latest.png").read_bytes()
     assert png.startswith(b"\x89PNG")
 
