@@ -28,6 +28,7 @@ log = logging.getLogger("cargohold")
 
 # hyper's per-connection buffer; granian's default (~400 KiB) caps blob transfers.
 HTTP_BUFFER_BYTES = 4 * 1024 * 1024
+WORKER_STOP_SECONDS = 30
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,6 +131,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         factory=True,
         log_access=False,
         respawn_failed_workers=True,
+        # A worker that has not stopped this long after SIGTERM is killed: every write is
+        # crash-safe (see content/), and a stop must never hang a deployment.
+        workers_kill_timeout=WORKER_STOP_SECONDS,
         http1_settings=HTTP1Settings(max_buffer_size=HTTP_BUFFER_BYTES),
     )
     server.serve()
