@@ -9,6 +9,7 @@ cargohold / reference, whatever the direction.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -19,7 +20,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,31 @@ def _push_cpu(ctx: Context, server: Server, work: Callable[[], None], size: int)
     return elapsed
 
 
+def _start_upload(conn: Conn, repository: str) -> http.client.HTTPResponse:
+    """POST a new upload session; the answer's Location is where its bytes go."""
+    return conn.request(
+        "POST", f"/v2/{repository}/blobs/uploads/", headers={"Content-Length": "0"}, expect=(202,)
+    )
+
+
+def _complete_upload(
+    conn: Conn,
+    response: http.client.HTTPResponse,
+    digest: str,
+    body: Iterable[bytes] | None = None,
+    size: int = 0,
+) -> http.client.HTTPResponse:
+    """PUT ``?digest=`` to the Location of ``response``, with the last ``size`` bytes."""
+    location = conn.path_of(response.headers["Location"])
+    sep = "&" if "?" in location else "?"
+    headers = {"Content-Length": str(size)}
+    if body is not None:
+        headers["Content-Type"] = "application/octet-stream"
+    return conn.request(
+        "PUT", f"{location}{sep}digest={digest}", body=body, headers=headers, expect=(201,)
+    )
+
+
 def upload_monolithic(ctx: Context, servers: list[Server]) -> list[Figure]:
     figure = Figure(
         "upload_monolithic",
@@ -186,23 +212,9 @@ def upload_monolithic(ctx: Context, servers: list[Server]) -> list[Figure]:
         try:
 
             def work() -> None:
-                started = conn.request(
-                    "POST",
-                    f"/v2/{repository}/blobs/uploads/",
-                    headers={"Content-Length": "0"},
-                    expect=(202,),
-                )
-                location = conn.path_of(started.headers["Location"])
-                sep = "&" if "?" in location else "?"
-                done = conn.request(
-                    "PUT",
-                    f"{location}{sep}digest={digest}",
-                    body=file_chunks(ctx.blob_file, prefix),
-                    headers={
-                        "Content-Length": str(size),
-                        "Content-Type": "application/octet-stream",
-                    },
-                    expect=(201,),
+                started = _start_upload(conn, repository)
+                done = _complete_upload(
+                    conn, started, digest, file_chunks(ctx.blob_file, prefix), size
                 )
                 if done.headers.get("Docker-Content-Digest", digest) != digest:
                     raise RuntimeError("wrong Docker-Content-Digest")
@@ -237,12 +249,7 @@ def upload_chunked(ctx: Context, servers: list[Server]) -> list[Figure]:
         try:
 
             def work() -> None:
-                response = conn.request(
-                    "POST",
-                    f"/v2/{repository}/blobs/uploads/",
-                    headers={"Content-Length": "0"},
-                    expect=(202,),
-                )
+                response = _start_upload(conn, repository)
                 for start in range(0, size, chunk):
                     length = min(chunk, size - start)
                     location = conn.path_of(response.headers["Location"])
@@ -258,14 +265,7 @@ def upload_chunked(ctx: Context, servers: list[Server]) -> list[Figure]:
                         },
                         expect=(202,),
                     )
-                location = conn.path_of(response.headers["Location"])
-                sep = "&" if "?" in location else "?"
-                conn.request(
-                    "PUT",
-                    f"{location}{sep}digest={digest}",
-                    headers={"Content-Length": "0"},
-                    expect=(201,),
-                )
+                _complete_upload(conn, response, digest)
 
             elapsed = _push_cpu(ctx, server, work, size)
         finally:
