@@ -46,9 +46,6 @@ class Settings(BaseSettings):
     )
     log_level: str = "info"
     access_log: bool = True
-    upload_expiry_seconds: int = Field(
-        default=24 * 3600, ge=60, description="an upload untouched this long is abandoned"
-    )
     uploaded_blob_protection_seconds: int = Field(
         default=24 * 3600,
         ge=0,
