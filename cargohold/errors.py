@@ -5,6 +5,7 @@ translated at the boundary where they occur, with ``raise ... from exc``::
 
     CargoholdError
     ├── ConfigError                 settings that cannot be used
+    ├── IdentityProviderError       an external identity provider cannot be used
     ├── StorageError                a blob driver failed
     │   └── PathNotFound            the driver has nothing at that path
     ├── ConflictError               a concurrent writer changed what this one read
@@ -43,6 +44,11 @@ class CargoholdError(Exception):
 
 class ConfigError(CargoholdError):
     """The settings cannot be used as given."""
+
+
+class IdentityProviderError(CargoholdError):
+    """An external identity provider (LDAP, OIDC) cannot be reached or refuses cargohold's
+    own credentials; a person's wrong password is not this error."""
 
 
 class StorageError(CargoholdError):
