@@ -16,6 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Mount
 
 from cargohold.api.routes import ROUTES as API_ROUTES
+from cargohold.auth.services import AuthServices
+from cargohold.auth.tokens import installation_secret
 from cargohold.config import Settings, load_settings
 from cargohold.content.advisories import REMATCH_JOB, UPDATE_JOB
 from cargohold.content.scans import SCAN_JOB
@@ -48,6 +50,9 @@ def create_app(settings: Settings) -> Starlette:
         storage = create_storage(settings)
         protection = timedelta(seconds=settings.uploaded_blob_protection_seconds)
         app.state.services = services = Services.build(db, storage, protection)
+        app.state.auth = auth = create_auth(settings, db)
+        await auth.keys.load()
+        auth.audit.start()
         runner = create_worker_runner(settings, db, services)
         if settings.background_workers:
             runner.start()
@@ -55,6 +60,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await runner.stop()
+            await auth.audit.stop()
             await storage.close()
             await db.dispose()
 
@@ -69,7 +75,24 @@ def create_app(settings: Settings) -> Starlette:
             Exception: _internal_error,
         },
     )
+    app.state.settings = settings
     return app
+
+
+def create_auth(settings: Settings, db: Database) -> AuthServices:
+    """Identity and access on ``db``, with the LDAP directory when one is configured."""
+    ldap = None
+    if settings.ldap is not None:
+        from cargohold.auth.ldap import LdapProvider
+
+        ldap = LdapProvider(settings.ldap)
+    return AuthServices.build(
+        db,
+        secret=installation_secret(settings),
+        service=settings.token_service,
+        token_lifetime=settings.token_lifetime_seconds,
+        ldap=ldap,
+    )
 
 
 def create_worker_runner(settings: Settings, db: Database, services: Services) -> WorkerRunner:

@@ -1,9 +1,11 @@
-"""The ``cargohold`` command: ``serve``, ``worker``, ``fsck``, ``migrate``, ``vulndb``."""
+"""The ``cargohold`` command: ``serve``, ``worker``, ``fsck``, ``migrate``, ``vulndb``,
+``admin``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import os
@@ -54,12 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cargohold", description="container image registry")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("--config", type=Path, help="YAML file of settings")
-        sub.add_argument("--data-dir", type=Path, help="where metadata and blobs live")
-        sub.add_argument("--database-url", help="sqlite:///PATH or postgresql://USER@HOST/DB")
-        return sub
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="YAML file of settings")
+    common.add_argument("--data-dir", type=Path, help="where metadata and blobs live")
+    common.add_argument("--database-url", help="sqlite:///PATH or postgresql://USER@HOST/DB")
+
+    def command(name: str, help_text: str, *, options: bool = True) -> argparse.ArgumentParser:
+        parents = [common] if options else []
+        return commands.add_parser(name, help=help_text, description=help_text, parents=parents)
 
     serve = command("serve", "run the registry (API, background work) in the foreground")
     serve.add_argument("--listen", help="HOST:PORT to listen on (default 127.0.0.1:5000)")
@@ -82,6 +86,32 @@ def _parser() -> argparse.ArgumentParser:
     vulndb.add_argument("action", choices=["update", "import", "export", "status"])
     vulndb.add_argument("file", nargs="?", type=Path, help="JSON-lines snapshot (import/export)")
     vulndb.set_defaults(run=_vulndb)
+
+    admin = command("admin", "manage accounts and keys from the server's machine", options=False)
+    actions = admin.add_subparsers(required=True, metavar="ACTION", dest="action")
+
+    def action(name: str, help_text: str) -> argparse.ArgumentParser:
+        return actions.add_parser(name, help=help_text, description=help_text, parents=[common])
+
+    create_user = action(
+        "create-user",
+        "make a local user; the password is read from a prompt, or from the first line of "
+        "standard input when that is not a terminal",
+    )
+    create_user.add_argument("name")
+    create_user.add_argument("--superuser", action="store_true")
+    create_user.add_argument("--email")
+    create_user.add_argument(
+        "--no-password", action="store_true", help="log in only with tokens or a provider"
+    )
+    set_password = action("set-password", "set a local user's password")
+    set_password.add_argument("name")
+    create_token = action("create-token", "make a CLI token for a user and print it (shown once)")
+    create_token.add_argument("name", help="the user")
+    create_token.add_argument("token_name", help="what the token is for")
+    create_token.add_argument("--expires-days", type=int, help="default: never")
+    action("rotate-signing-key", "retire the token signing keys and make a new one")
+    admin.set_defaults(run=_admin)
     return parser
 
 
@@ -153,6 +183,68 @@ def _vulndb(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     _prepare(settings)
     return asyncio.run(vulndb_command(settings, args.action, args.file))
+
+
+def _admin(settings: Settings, args: argparse.Namespace) -> int:
+    from cargohold.errors import CargoholdError, RegistryError
+
+    _prepare(settings)
+    try:
+        return asyncio.run(admin_command(settings, args))
+    except (CargoholdError, ValueError) as exc:
+        message = exc.message if isinstance(exc, RegistryError) else str(exc)
+        print(f"cargohold: {message}", file=sys.stderr)
+        return 1
+
+
+def read_password(prompt: str = "Password: ") -> str:
+    """From a prompt (asked twice) on a terminal, else the first line of standard input."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass(prompt)
+    if getpass.getpass("Again: ") != password:
+        raise ValueError("the two passwords differ")
+    return password
+
+
+async def admin_command(settings: Settings, args: argparse.Namespace) -> int:
+    """The ``admin`` actions, on the configured database."""
+    from datetime import UTC, datetime
+
+    from cargohold.app import create_auth
+    from cargohold.auth.secrets import TokenKind
+    from cargohold.db.session import Database
+
+    db = Database(settings.effective_database_url)
+    auth = create_auth(settings, db)
+    accounts = auth.accounts
+    try:
+        if args.action == "rotate-signing-key":
+            print(json.dumps({"kid": await auth.keys.rotate()}))
+            return 0
+        if args.action == "create-user":
+            password = None if args.no_password else read_password()
+            account_id = await accounts.create_user(
+                args.name, password=password, email=args.email, superuser=args.superuser
+            )
+            print(json.dumps({"user": args.name, "id": account_id, "superuser": args.superuser}))
+            return 0
+        account = await accounts.find(args.name)
+        if account is None or account.kind != "user":
+            raise ValueError(f"no user {args.name!r}")
+        if args.action == "set-password":
+            await accounts.set_password(account.id, read_password())
+            return 0
+        expires = None
+        if args.expires_days is not None:
+            expires = datetime.now(UTC) + timedelta(days=args.expires_days)
+        token = await accounts.create_token(
+            account.id, TokenKind.CLI, args.token_name, expires_at=expires
+        )
+        print(token.text)
+        return 0
+    finally:
+        await db.dispose()
 
 
 def _fsck(settings: Settings, args: argparse.Namespace) -> int:

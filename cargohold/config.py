@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from cargohold.errors import ConfigError
@@ -26,10 +26,56 @@ OSV_ZIP_URL = "https://osv-vulnerabilities.storage.googleapis.com/{ecosystem}/al
 DEFAULT_DATA_DIR = Path("./cargohold-data")
 
 
+class LdapSettings(BaseModel):
+    """An LDAP directory to log in against (search, then bind as the entry found)."""
+
+    model_config = {"extra": "forbid"}
+
+    url: str = Field(description="ldap://HOST:PORT or ldaps://HOST:PORT")
+    bind_dn: str | None = Field(default=None, description="the service account that searches")
+    bind_password: SecretStr | None = None
+    user_base: str = Field(description="where users are searched, e.g. ou=people,dc=example,dc=org")
+    user_filter: str = Field(
+        default="(uid={username})",
+        description="LDAP filter finding one user; {username} is escaped and substituted",
+    )
+    username_attribute: str = "uid"
+    email_attribute: str = "mail"
+    group_base: str | None = Field(default=None, description="where groups are searched")
+    group_filter: str = Field(
+        default="(|(member={dn})(uniqueMember={dn})(memberUid={username}))",
+        description="LDAP filter finding a user's groups; {dn} and {username} are escaped",
+    )
+    group_name_attribute: str = "cn"
+    start_tls: bool = False
+    tls_ca_file: Path | None = None
+    tls_verify: bool = True
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+class OidcSettings(BaseModel):
+    """An OpenID Connect provider to log in with (authorization code + PKCE)."""
+
+    model_config = {"extra": "forbid"}
+
+    issuer: str = Field(description="the provider's issuer URL (discovery document under it)")
+    client_id: str
+    client_secret: SecretStr | None = None
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"])
+    username_claim: str = "preferred_username"
+    email_claim: str = "email"
+    groups_claim: str | None = "groups"
+    display_name: str = "Single sign-on"
+    tls_verify: bool = True
+    tls_ca_file: Path | None = None
+
+
 class Settings(BaseSettings):
     """Everything an operator can set. Each field is also ``CARGOHOLD_<FIELD>``."""
 
-    model_config = SettingsConfigDict(env_prefix="CARGOHOLD_", extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="CARGOHOLD_", extra="forbid", env_nested_delimiter="__"
+    )
 
     listen: str = "127.0.0.1:5000"
     data_dir: Path = DEFAULT_DATA_DIR
@@ -70,6 +116,26 @@ class Settings(BaseSettings):
     vulndb_alpine_repositories: list[str] = Field(default_factory=lambda: ["main", "community"])
     vulndb_osv_url: str = OSV_ZIP_URL
     vulndb_osv_ecosystems: list[str] = Field(default_factory=lambda: ["PyPI", "npm", "Go"])
+
+    public_url: str | None = Field(
+        default=None,
+        description="the address clients reach the registry at (token realm, login "
+        "redirects); default: taken from each request's Host",
+    )
+    token_service: str = Field(
+        default="cargohold", description="the service name (JWT audience) of the token auth"
+    )
+    token_lifetime_seconds: int = Field(default=300, ge=30, le=24 * 3600)
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="encrypts the token signing keys and signs sessions; default: a key "
+        "generated once in the data directory (set it when several nodes share a database)",
+    )
+    ldap: LdapSettings | None = None
+    oidc: OidcSettings | None = None
+    audit_retention_days: int = Field(
+        default=365, ge=0, description="audit log entries older than this are removed; 0 keeps all"
+    )
 
     @field_validator("listen")
     @classmethod

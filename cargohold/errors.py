@@ -6,6 +6,7 @@ translated at the boundary where they occur, with ``raise ... from exc``::
     CargoholdError
     ├── ConfigError                 settings that cannot be used
     ├── IdentityProviderError       an external identity provider cannot be used
+    ├── LoginFailed                 a login through an identity provider that did not succeed
     ├── StorageError                a blob driver failed
     │   └── PathNotFound            the driver has nothing at that path
     ├── ConflictError               a concurrent writer changed what this one read
@@ -49,6 +50,11 @@ class ConfigError(CargoholdError):
 class IdentityProviderError(CargoholdError):
     """An external identity provider (LDAP, OIDC) cannot be reached or refuses cargohold's
     own credentials; a person's wrong password is not this error."""
+
+
+class LoginFailed(CargoholdError):
+    """A login through an identity provider did not succeed: the person cancelled or was
+    refused, or the callback or token does not validate. The person may try again."""
 
 
 class StorageError(CargoholdError):
@@ -173,3 +179,21 @@ class Unsupported(RegistryError):
 class TooManyRequests(RegistryError):
     code = "TOOMANYREQUESTS"
     default_message = "too many requests"
+
+
+class NotFound(RegistryError):
+    """A management API resource (user, organization, team, robot, token) that does not
+    exist, or that the caller may not see."""
+
+    code = "NOT_FOUND"
+    default_message = "no such resource"
+
+
+class AlreadyExists(RegistryError):
+    code = "ALREADY_EXISTS"
+    default_message = "the resource already exists"
+
+
+class InvalidRequest(RegistryError):
+    code = "INVALID_REQUEST"
+    default_message = "the request is not valid"

@@ -45,6 +45,8 @@ WHERE r.name = {0} AND b.digest = {1} AND (
              WHERE mb.blob_id = b.id AND m.repository_id = r.id))
 """
 
+REPOSITORY_EXISTS = "SELECT 1 FROM repository WHERE name = {0}"
+
 
 @dataclass(frozen=True, slots=True)
 class ManifestRow:
@@ -73,6 +75,9 @@ class HotReads(abc.ABC):
     @abc.abstractmethod
     async def accessible_blob(self, repository: str, digest: str) -> BlobRow | None:
         """The blob if ``repository`` may read it now (see ``content.blobs``)."""
+
+    @abc.abstractmethod
+    async def repository_exists(self, repository: str) -> bool: ...
 
     @abc.abstractmethod
     async def close(self) -> None: ...
@@ -115,6 +120,9 @@ class SqliteHotReads(HotReads):
         row = self._one(self._blob, repository, digest, now)
         return BlobRow(*row) if row else None
 
+    async def repository_exists(self, repository: str) -> bool:
+        return self._one(REPOSITORY_EXISTS.format("?"), repository) is not None
+
     async def close(self) -> None:
         self._connection.close()
 
@@ -153,6 +161,9 @@ class PostgresHotReads(HotReads):
         now = datetime.now(UTC).replace(tzinfo=None)
         row = await self._one(self._blob, repository, digest, now)
         return BlobRow(row[0], row[1]) if row else None
+
+    async def repository_exists(self, repository: str) -> bool:
+        return await self._one(REPOSITORY_EXISTS.format("$1"), repository) is not None
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -85,11 +85,17 @@ class Base(DeclarativeBase):
 
 
 class Namespace(Base):
-    """The first path component of repository names; later owned by a user or organization."""
+    """The first path component of repository names: a user's own namespace (``kind``
+    ``user``, ``owner_id`` the user's account) or an organization's."""
 
     __tablename__ = "namespace"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(bytewise_string(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="organization")
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE", use_alter=True)
+    )
+    email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -98,6 +104,8 @@ class Repository(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     namespace_id: Mapped[int] = mapped_column(ForeignKey("namespace.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(bytewise_string(255), unique=True)
+    visibility: Mapped[str] = mapped_column(String(16), default="private")
+    description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     __table_args__ = (Index(None, "namespace_id"),)
 
@@ -207,6 +215,7 @@ class Tag(Base):
     )
 
 
-# The scanner's and the work queue's tables live in their own module; importing it here
-# puts them in ``Base.metadata``, which Alembic and the tests read.
-from cargohold.db import scanner_models  # noqa: E402, F401
+# The identity tables, the scanner's and the work queue's tables live in their own
+# modules; importing them here puts them in ``Base.metadata``, which Alembic and the
+# tests read.
+from cargohold.db import auth_models, scanner_models  # noqa: E402, F401

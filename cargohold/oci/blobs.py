@@ -10,6 +10,7 @@ from starlette.types import Receive, Scope, Send
 
 from cargohold.content.blobs import BlobInfo
 from cargohold.errors import RangeInvalid
+from cargohold.oci.access import audit_later
 from cargohold.oci.params import path_digest, repository_name
 from cargohold.oci.services import services
 from cargohold.spec.ranges import parse_range
@@ -91,5 +92,7 @@ def _requested_range(request: Request, blob: BlobInfo) -> tuple[int, int] | None
 
 
 async def delete_blob(request: Request) -> Response:
-    await services(request).blobs.delete(repository_name(request), path_digest(request))
+    repository, digest = repository_name(request), path_digest(request)
+    await services(request).blobs.delete(repository, digest)
+    audit_later(request, "delete_blob", repository, digest=str(digest))
     return Response(None, 202)

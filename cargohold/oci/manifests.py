@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from cargohold.content.manifests import StoredManifest
 from cargohold.errors import ManifestUnknown, PayloadTooLarge
+from cargohold.oci.access import audit_later
 from cargohold.oci.params import (
     content_length,
     existing_reference,
@@ -22,6 +23,7 @@ ACCEPT_ANYTHING = frozenset({"*/*", "application/*", "application/json"})
 
 async def get_manifest(request: Request) -> Response:
     manifest = await _negotiated(request)
+    audit_later(request, "pull", repository_name(request), manifest=manifest.digest)
     return Response(
         manifest.content, 200, headers=_headers(manifest), media_type=manifest.media_type
     )
@@ -46,11 +48,14 @@ async def put_manifest(request: Request) -> Response:
     }
     if pushed.subject is not None:
         headers["OCI-Subject"] = pushed.subject
+    audit_later(request, "push", repository, manifest=pushed.digest, reference=str(reference))
     return Response(None, 201, headers=headers)
 
 
 async def delete_manifest(request: Request) -> Response:
-    await services(request).manifests.delete(repository_name(request), existing_reference(request))
+    repository, reference = repository_name(request), existing_reference(request)
+    await services(request).manifests.delete(repository, reference)
+    audit_later(request, "delete", repository, reference=str(reference))
     return Response(None, 202)
 
 

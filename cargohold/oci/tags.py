@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cargohold.content.pagination import Page, PageRequest
+from cargohold.oci.access import auth
 from cargohold.oci.params import repository_name
 from cargohold.oci.responses import json_response
 from cargohold.oci.services import services
@@ -34,6 +35,7 @@ async def list_tags(request: Request) -> Response:
 
 async def catalog(request: Request) -> Response:
     page_request = _page_request(request)
-    page = await services(request).catalog.list(page_request)
+    visible = auth(request).access.visible(request.state.principal)
+    page = await services(request).catalog.list(page_request, visible)
     headers = _link("/v2/_catalog", page, page_request)
     return json_response({"repositories": page.names}, headers=headers)

@@ -1,5 +1,7 @@
 """``/v2/<name>/blobs/uploads/``: start (also monolithic and cross-repository mount),
-PATCH chunks, GET status, PUT to complete, DELETE to cancel."""
+PATCH chunks, GET status, PUT to complete, DELETE to cancel. A mount needs a token that
+grants pull on the source repository; without it, the spec's fallback applies: a new
+upload is opened."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from starlette.responses import Response
 from cargohold.content.blobs import BlobInfo
 from cargohold.content.uploads import UploadState
 from cargohold.errors import DigestInvalid, RangeInvalid
+from cargohold.oci.access import may_pull
 from cargohold.oci.params import content_length, repository_name, upload_id
 from cargohold.oci.services import services
 from cargohold.spec.digest import Digest
@@ -40,7 +43,7 @@ async def start_upload(request: Request) -> Response:
     repository = repository_name(request)
     uploads = services(request).uploads
     query = request.query_params
-    if "mount" in query and "from" in query:
+    if "mount" in query and "from" in query and may_pull(request, query["from"]):
         blob = await services(request).blobs.mount(
             repository, query["from"], Digest.parse(query["mount"])
         )

@@ -27,6 +27,10 @@ ERROR_STATUS: Final[dict[str, int]] = {
     "UNSUPPORTED": 405,
     "TOOMANYREQUESTS": 429,
     "UNKNOWN": 500,
+    # The management API's codes, beside the OCI ones.
+    "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
+    "INVALID_REQUEST": 400,
 }
 
 
