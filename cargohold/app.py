@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 
 from cargohold.api.routes import ROUTES as API_ROUTES
+from cargohold.auth.audit import ROTATE_JOB, AuditLog
 from cargohold.auth.services import AuthServices
 from cargohold.auth.tokens import installation_secret
 from cargohold.config import Settings, load_settings
@@ -35,6 +36,8 @@ from cargohold.workers.runner import Handler, RunnerSettings, StartupHook, Worke
 
 log = logging.getLogger(__name__)
 
+AUDIT_ROTATION_INTERVAL = timedelta(hours=24)
+
 
 def create_storage(settings: Settings) -> StorageDriver:
     return FilesystemDriver(settings.blob_dir)
@@ -53,7 +56,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.auth = auth = create_auth(settings, db)
         await auth.keys.load()
         auth.audit.start()
-        runner = create_worker_runner(settings, db, services)
+        runner = create_worker_runner(settings, db, services, auth)
         if settings.background_workers:
             runner.start()
         try:
@@ -95,14 +98,24 @@ def create_auth(settings: Settings, db: Database) -> AuthServices:
     )
 
 
-def create_worker_runner(settings: Settings, db: Database, services: Services) -> WorkerRunner:
-    """The background workers: image scans, re-matches after advisory updates and, when
-    ``vulndb_update`` is on, the scheduled updaters. Not started."""
+def create_worker_runner(
+    settings: Settings, db: Database, services: Services, auth: AuthServices
+) -> WorkerRunner:
+    """The background workers: image scans, re-matches after advisory updates, the audit
+    log's rotation (when ``audit_retention_days`` is set) and, when ``vulndb_update`` is
+    on, the scheduled updaters. Not started."""
     handlers: dict[str, Handler] = {
         SCAN_JOB: services.scans.scan,
         REMATCH_JOB: services.scans.rematch,
     }
     startup: list[StartupHook] = [services.scans.requeue_stale]
+    if settings.audit_retention_days:
+        handlers[ROTATE_JOB] = _audit_rotation_job(settings, auth.audit)
+
+        async def schedule_rotation() -> None:
+            await auth.audit.schedule_rotation(None, if_absent=True)
+
+        startup.append(schedule_rotation)
     if settings.vulndb_update:
         handlers[UPDATE_JOB] = _vulndb_update_job(settings, services)
 
@@ -137,6 +150,19 @@ def _vulndb_update_job(settings: Settings, services: Services) -> Handler:
                 await update_feeds(services.advisories, feed_sources(settings), client)
         finally:
             await services.advisories.schedule_update(utcnow() + interval, if_absent=False)
+
+    return run
+
+
+def _audit_rotation_job(settings: Settings, audit: AuditLog) -> Handler:
+    retention = timedelta(days=settings.audit_retention_days)
+
+    async def run(key: str, attempt: int) -> None:
+        try:
+            removed = await audit.rotate(utcnow() - retention)
+            log.info("audit log rotated", extra={"fields": {"removed": removed}})
+        finally:
+            await audit.schedule_rotation(utcnow() + AUDIT_ROTATION_INTERVAL, if_absent=False)
 
     return run
 

@@ -288,14 +288,14 @@ async def _services(settings: Settings) -> AsyncIterator[tuple[Database, Service
 
 async def run_workers(settings: Settings) -> None:
     """Run the background workers until SIGINT or SIGTERM, then stop them cleanly."""
-    from cargohold.app import create_worker_runner
+    from cargohold.app import create_auth, create_worker_runner
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with _services(settings) as (db, services):
-        runner = create_worker_runner(settings, db, services)
+        runner = create_worker_runner(settings, db, services, create_auth(settings, db))
         runner.start()
         try:
             await stop.wait()

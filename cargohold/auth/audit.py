@@ -27,11 +27,13 @@ from cargohold.db.auth_models import AuditEvent
 from cargohold.db.models import utcnow
 from cargohold.db.session import Database
 from cargohold.spec.reference import namespace_of
+from cargohold.workers import queue
 
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0
 MAX_BUFFER = 10_000
+ROTATE_JOB = "audit-rotate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +148,15 @@ class AuditLog:
             if len(page) < query.limit:
                 return
             before = page[-1].id
+
+    async def schedule_rotation(self, not_before: datetime | None, *, if_absent: bool) -> None:
+        """Queue the background job that removes old entries (``rotate``), at
+        ``not_before`` (now when None); ``if_absent`` keeps an already scheduled run."""
+        async with self._db.write() as session:
+            if if_absent:
+                await queue.enqueue_if_absent(session, ROTATE_JOB, "all", not_before)
+            else:
+                await queue.enqueue(session, ROTATE_JOB, "all", not_before)
 
     async def rotate(self, older_than: datetime) -> int:
         """Delete entries older than ``older_than``; how many."""
