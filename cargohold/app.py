@@ -17,6 +17,8 @@ from starlette.routing import Mount
 
 from cargohold.api.routes import ROUTES as API_ROUTES
 from cargohold.auth.audit import ROTATE_JOB, AuditLog
+from cargohold.auth.ldap import LdapProvider
+from cargohold.auth.oidc import OidcProvider
 from cargohold.auth.services import AuthServices
 from cargohold.auth.tokens import installation_secret
 from cargohold.config import Settings, load_settings
@@ -83,18 +85,15 @@ def create_app(settings: Settings) -> Starlette:
 
 
 def create_auth(settings: Settings, db: Database) -> AuthServices:
-    """Identity and access on ``db``, with the LDAP directory when one is configured."""
-    ldap = None
-    if settings.ldap is not None:
-        from cargohold.auth.ldap import LdapProvider
-
-        ldap = LdapProvider(settings.ldap)
+    """Identity and access on ``db``, with the LDAP directory and the OIDC provider that
+    are configured."""
     return AuthServices.build(
         db,
         secret=installation_secret(settings),
         service=settings.token_service,
         token_lifetime=settings.token_lifetime_seconds,
-        ldap=ldap,
+        ldap=LdapProvider(settings.ldap) if settings.ldap else None,
+        oidc=OidcProvider(settings.oidc) if settings.oidc else None,
     )
 
 

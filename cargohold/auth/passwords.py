@@ -8,6 +8,7 @@ that the time taken does not tell whether a user exists.
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,7 +16,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 MAX_PASSWORD_LENGTH = 1024
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("cargohold: no such user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash("cargohold: no such user")
 
 
 def hash_password(password: str) -> str:
@@ -31,7 +36,7 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
     if not password or len(password) > MAX_PASSWORD_LENGTH:
         return False
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from cargohold.auth.access import AccessService
 from cargohold.auth.accounts import AccountService, PasswordProvider
 from cargohold.auth.audit import AuditLog
+from cargohold.auth.oidc import OidcProvider
 from cargohold.auth.principal import Principal
 from cargohold.auth.tokens import KeyRing
+from cargohold.auth.web_login import OidcLogin
 from cargohold.db.session import Database
 
 REVOCATION_CHECK_SECONDS = 5.0
@@ -47,6 +49,7 @@ class AuthServices:
     keys: KeyRing
     audit: AuditLog
     credentials: CredentialCheck
+    oidc: OidcLogin | None = None
 
     @classmethod
     def build(
@@ -57,9 +60,11 @@ class AuthServices:
         service: str,
         token_lifetime: int,
         ldap: PasswordProvider | None = None,
+        oidc: OidcProvider | None = None,
     ) -> AuthServices:
         accounts = AccountService(db, ldap)
         return cls(
+            oidc=OidcLogin(oidc, accounts, secret) if oidc is not None else None,
             accounts=accounts,
             access=AccessService(db),
             keys=KeyRing(db, secret, service, token_lifetime),
