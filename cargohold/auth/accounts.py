@@ -28,7 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cargohold.auth.external import ExternalIdentity
 from cargohold.auth.passwords import hash_password, verify_in_thread
 from cargohold.auth.principal import ROBOT, USER, Principal
-from cargohold.auth.secrets import NewToken, TokenKind, new_token, parse_token, secret_matches
+from cargohold.auth.secrets import (
+    NewToken,
+    PresentedToken,
+    TokenKind,
+    new_token,
+    parse_token,
+    secret_matches,
+)
 from cargohold.db.auth_models import Account, Credential, Team, TeamMember
 from cargohold.db.models import Namespace, utcnow
 from cargohold.db.session import Database
@@ -38,6 +45,9 @@ from cargohold.spec.reference import MAX_NAME_LENGTH
 ACCOUNT_NAME = re.compile(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*")
 ROBOT_SHORT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 LOGIN_TOKEN_KINDS = frozenset({TokenKind.CLI, TokenKind.ROBOT, TokenKind.API})
+"""Tokens that stand in for a password (basic credentials)."""
+BEARER_TOKEN_KINDS = frozenset({TokenKind.API, TokenKind.SESSION})
+"""Tokens sent alone as ``Authorization: Bearer`` to the management API."""
 MAX_USERNAME_LENGTH = 255
 
 
@@ -135,7 +145,9 @@ class AccountService:
             return None
         presented = parse_token(secret)
         if presented is not None:
-            return await self._authenticate_token(username, presented.lookup, presented.secret)
+            if presented.kind not in LOGIN_TOKEN_KINDS:
+                return None
+            return await self._authenticate_token(username, presented)
         account = await self.find(username)
         if account is not None and account.provider == "ldap" and self._ldap is not None:
             return await self._authenticate_ldap(username, secret)
@@ -150,28 +162,30 @@ class AccountService:
     async def authenticate_token(self, secret: str) -> Principal | None:
         """The principal of a bearer token (API token or session) alone, or None."""
         presented = parse_token(secret)
-        if presented is None:
+        if presented is None or presented.kind not in BEARER_TOKEN_KINDS:
             return None
-        return await self._authenticate_token(None, presented.lookup, presented.secret)
+        return await self._authenticate_token(None, presented)
 
     async def _authenticate_token(
-        self, username: str | None, lookup: str, secret: str
+        self, username: str | None, presented: PresentedToken
     ) -> Principal | None:
+        """The token's principal when it is valid and, with ``username``, belongs to it."""
         now = utcnow()
         async with self._db.read() as session:
             row = (
                 await session.execute(
                     select(Credential, Account)
                     .join(Account, Account.id == Credential.account_id)
-                    .where(Credential.lookup == lookup)
+                    .where(Credential.lookup == presented.lookup)
                 )
             ).one_or_none()
         if row is None:
-            secret_matches(secret, "0" * 64)  # the same work as a real comparison
+            secret_matches(presented.secret, "0" * 64)  # the same work as a real comparison
             return None
         credential, account = row
         valid = (
-            secret_matches(secret, credential.secret_hash)
+            credential.kind == presented.kind.value
+            and secret_matches(presented.secret, credential.secret_hash)
             and (username is None or username == account.name)
             and credential.revoked_at is None
             and (credential.expires_at is None or credential.expires_at > now)

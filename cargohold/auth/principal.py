@@ -26,8 +26,13 @@ class Principal:
         return self.account_id is None
 
     def claim(self) -> dict[str, Any]:
-        """The ``ch`` claim of a registry token."""
-        return {"aid": self.account_id, "cid": self.credential_id, "kind": self.kind}
+        """The ``ch`` claim of a registry token: account and credential ids, kind,
+        superuser flag, and an API token's scopes."""
+        claim: dict[str, Any] = {"aid": self.account_id, "cid": self.credential_id}
+        claim |= {"kind": self.kind, "su": self.superuser}
+        if self.scopes is not None:
+            claim["sc"] = sorted(self.scopes)
+        return claim
 
     @classmethod
     def from_claim(cls, subject: str, claim: dict[str, Any]) -> Principal:
@@ -35,11 +40,14 @@ class Principal:
         if account_id is None:
             return ANONYMOUS_PRINCIPAL
         credential_id = claim.get("cid")
+        scopes = claim.get("sc")
         return cls(
             account_id=int(account_id),
             name=subject,
             kind=str(claim.get("kind", USER)),
+            superuser=claim.get("su") is True,
             credential_id=int(credential_id) if credential_id is not None else None,
+            scopes=frozenset(map(str, scopes)) if isinstance(scopes, list) else None,
         )
 
 
