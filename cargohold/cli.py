@@ -134,6 +134,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import cargohold.app  # noqa: F401  (loaded once here; the forked workers inherit it)
 
     _prepare(settings)
+    asyncio.run(ensure_first_superuser(settings))
     # Worker processes read their settings from the environment.
     os.environ.update(
         {
@@ -168,6 +169,44 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     )
     server.serve()
     return 0
+
+
+INITIAL_ADMIN = "admin"
+INITIAL_ADMIN_FILE = "initial-admin-password"
+
+
+async def ensure_first_superuser(settings: Settings) -> None:
+    """On a registry without users, make the superuser ``admin`` with a random password
+    written to ``DATA_DIR/initial-admin-password`` (mode 0600), so that a new install can
+    be logged in to at once. The password is never logged."""
+    import secrets
+
+    from cargohold.app import create_auth
+    from cargohold.db.session import Database
+    from cargohold.errors import AlreadyExists
+
+    db = Database(settings.effective_database_url)
+    try:
+        accounts = create_auth(settings, db).accounts
+        if await accounts.count_users():
+            return
+        password = secrets.token_urlsafe(18)
+        path = settings.data_dir / INITIAL_ADMIN_FILE
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(password + "\n")
+        try:
+            await accounts.create_user(INITIAL_ADMIN, password=password, superuser=True)
+        except AlreadyExists:
+            return  # another node made it first
+        log.warning(
+            "made the first superuser %r; its password is in %s: log in, change it "
+            "(or create your own superuser), then delete that file",
+            INITIAL_ADMIN,
+            path.resolve(),
+        )
+    finally:
+        await db.dispose()
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:

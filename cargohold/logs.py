@@ -43,8 +43,9 @@ def configure_logging(level: str) -> None:
 
 class AccessLog:
     """ASGI middleware: adds the registry API version header to every answer and logs one
-    line per request (method, path, status, bytes sent, duration). Query strings are not
-    logged: they may carry digests of private content, later tokens."""
+    line per request (method, path, status, bytes sent, duration, client address, and the
+    account the registry token named). Query strings and headers are not logged: they may
+    carry digests of private content and credentials."""
 
     def __init__(self, app: ASGIApp, *, enabled: bool = True) -> None:
         self.app = app
@@ -75,6 +76,7 @@ class AccessLog:
         finally:
             if self.enabled:
                 client = scope.get("client")
+                principal = scope.get("state", {}).get("principal")
                 ACCESS.info(
                     "request",
                     extra={
@@ -85,6 +87,7 @@ class AccessLog:
                             "bytes": sent,
                             "ms": round((time.perf_counter() - started) * 1000, 2),
                             "client": client[0] if client else None,
+                            "user": getattr(principal, "name", None),
                         }
                     },
                 )

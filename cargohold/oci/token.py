@@ -65,6 +65,7 @@ async def _principal(request: Request, credentials: tuple[str, str] | None) -> P
     services.audit.record_later(
         AuditEntry("login", principal, client_ip=client_ip, details={"via": "registry token"})
     )
+    request.state.principal = principal
     return principal
 
 
