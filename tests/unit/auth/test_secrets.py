@@ -98,3 +98,23 @@ def test_authorization_headers() -> None:
         'Bearer realm="http://r/v2/auth",service="svc",scope="repository:a:pull",'
         'error="invalid_token"'
     )
+
+
+def test_token_secrets_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every comparison of a presented secret goes through ``hmac.compare_digest``."""
+    import hmac
+
+    from cargohold.auth import secrets as module
+
+    calls: list[tuple[str, str]] = []
+
+    def spy(a: str, b: str) -> bool:
+        calls.append((a, b))
+        return hmac.compare_digest(a, b)
+
+    monkeypatch.setattr(module.hmac, "compare_digest", spy)
+    token = new_token(TokenKind.ROBOT)
+    presented = parse_token(token.text)
+    assert presented is not None
+    assert secret_matches(presented.secret, token.secret_hash)
+    assert calls == [(hash_secret(presented.secret), token.secret_hash)]
