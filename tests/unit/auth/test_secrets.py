@@ -107,10 +107,11 @@ def test_token_secrets_are_compared_in_constant_time(monkeypatch: pytest.MonkeyP
     from cargohold.auth import secrets as module
 
     calls: list[tuple[str, str]] = []
+    compare = hmac.compare_digest
 
     def spy(a: str, b: str) -> bool:
         calls.append((a, b))
-        return hmac.compare_digest(a, b)
+        return compare(a, b)
 
     monkeypatch.setattr(module.hmac, "compare_digest", spy)
     token = new_token(TokenKind.ROBOT)
