@@ -66,6 +66,11 @@ class OidcSettings(BaseModel):
     email_claim: str = "email"
     groups_claim: str | None = "groups"
     display_name: str = "Single sign-on"
+    redirect_uri: str | None = Field(
+        default=None,
+        description="the callback URL registered with the provider; default: the "
+        "registry's address + /api/v1/auth/oidc/callback",
+    )
     tls_verify: bool = True
     tls_ca_file: Path | None = None
 
