@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Mount
 
-from cargohold.api.routes import ROUTES as API_ROUTES
+from cargohold.api.app import create_api
 from cargohold.auth.audit import ROTATE_JOB, AuditLog
 from cargohold.auth.ldap import LdapProvider
 from cargohold.auth.oidc import OidcProvider
@@ -69,8 +69,9 @@ def create_app(settings: Settings) -> Starlette:
             await storage.close()
             await db.dispose()
 
+    api = create_api()
     app = Starlette(
-        routes=[*ROUTES, Mount("/api/v1", routes=API_ROUTES)],
+        routes=[*ROUTES, Mount("/api/v1", app=api)],
         lifespan=lifespan,
         middleware=[Middleware(AccessLog, enabled=settings.access_log)],
         exception_handlers={
@@ -81,6 +82,7 @@ def create_app(settings: Settings) -> Starlette:
         },
     )
     app.state.settings = settings
+    api.state = app.state  # the API's handlers reach the services the lifespan builds
     return app
 
 

@@ -1,9 +1,17 @@
-"""The management REST API under ``/api/v1``: thin handlers over the domain services.
+"""The management REST API under ``/api/v1``: FastAPI, its OpenAPI document published.
 
-Starlette, like ``oci``: one framework, one set of error handlers, no second dependency
-stack. When the identity issue publishes an OpenAPI document, the route table here is
-small enough to describe with Starlette's schema generator or to move to FastAPI then.
+One module per resource, each an ``APIRouter`` of thin handlers that parse (pydantic
+models, ``models``), call a service of ``auth`` or ``content`` and render; none opens a
+database session. ``auth`` says who calls (``Caller``) and records their changes in the
+audit log (``Audit``); ``errors`` renders every refusal as the registry's error body;
+``app.create_api`` puts it together.
 
-No authentication exists yet: like /v2, the API is open. Every handler calls
-``permissions.require_read`` first; that is where identity and access (issue 3) decide.
+- ``sessions``: ``/auth/login``, ``/auth/logout``, ``/auth/jwks``
+- ``user``: ``/user``, ``/user/tokens``, ``/user/apitokens``; ``robots``: ``/user/robots``
+  and ``/organization/{org}/robots``
+- ``superuser``: ``/superuser/users``
+- ``organizations``: ``/organization``, members, default permissions; ``teams``: teams
+  and their members
+- ``repositories``: ``/repository``, visibility, permissions; ``security``: scan reports
+  and SBOMs; ``logs``: the audit log
 """

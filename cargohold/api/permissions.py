@@ -1,14 +1,24 @@
-"""Who may read what through the management API: the hook that issue 3 fills.
+"""Who may read what through the management API's repository routes.
 
-Today there is no identity, so every request may read everything (as on /v2).
+``ReadableRepository`` is the path's repository name once the caller may pull it:
+otherwise ``404 NOT_FOUND`` (a private repository is invisible, as is a missing one), or
+``401 UNAUTHORIZED`` for an anonymous caller, who might see it after logging in.
 """
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from typing import Annotated
+
+from fastapi import Depends
+
+from cargohold.api.auth import Caller
+from cargohold.api.models import RepositoryName
+from cargohold.api.services import Repositories
 
 
-async def require_read(request: Request, repository: str) -> None:
-    """Raise ``Unauthorized`` or ``Denied`` when the caller may not read ``repository``'s
-    scan results. Issue 3 (identity and access) decides here; for now everyone may."""
-    del request, repository
+async def require_read(name: RepositoryName, principal: Caller, repositories: Repositories) -> str:
+    await repositories.require_read(principal, name)
+    return name
+
+
+ReadableRepository = Annotated[str, Depends(require_read)]

@@ -1,15 +1,18 @@
-"""``/repository/{name}/manifest/{digest}/security`` and ``.../sbom``."""
+"""``/repository/{name}/manifest/{digest}/security`` and ``.../sbom``: a scanned image's
+packages and vulnerabilities, and its CycloneDX SBOM. Both need read on the repository."""
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Annotated, Any
 
-from starlette.requests import Request
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
-from cargohold.api.permissions import require_read
-from cargohold.api.services import services
+from cargohold.api.errors import ERROR_RESPONSES
+from cargohold.api.permissions import ReadableRepository
+from cargohold.api.services import Content
 from cargohold.content.scan_reports import ScanRecord
 from cargohold.errors import ManifestUnknown
 from cargohold.scanner.sbom import cyclonedx_sbom
@@ -17,31 +20,48 @@ from cargohold.scanner.severity import Severity
 from cargohold.spec.digest import Digest
 
 CYCLONEDX_JSON = "application/vnd.cyclonedx+json; version=1.5"
+MANIFEST = "/repository/{name:path}/manifest/{digest}"
+DigestText = Annotated[
+    str, Field(pattern=r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$", max_length=256)
+]
+
+router = APIRouter(tags=["security"], responses=ERROR_RESPONSES)
 
 
-async def security_report(request: Request) -> JSONResponse:
+class SecurityReport(BaseModel):
+    """See the README: status ``queued``, ``scanned``, ``failed`` or ``unsupported``."""
+
+    status: str
+    indexer_version: int | None
+    distribution: dict[str, Any] | None
+    packages: list[dict[str, Any]]
+    counts: dict[str, int]
+    error: str | None
+
+
+@router.get(f"{MANIFEST}/security")
+async def security_report(
+    name: ReadableRepository, digest: DigestText, content: Content
+) -> SecurityReport:
     """The scan status, packages with their vulnerabilities, and counts per severity."""
-    repository = request.path_params["repository"]
-    await require_read(request, repository)
-    record = await services(request).scan_reports.record(
-        repository, Digest.parse(request.path_params["digest"])
-    )
-    return JSONResponse(render_report(record))
+    record = await content.scan_reports.record(name, Digest.parse(digest))
+    return SecurityReport.model_validate(render_report(record))
 
 
-async def sbom(request: Request) -> JSONResponse:
+@router.get(
+    f"{MANIFEST}/sbom",
+    response_class=JSONResponse,
+    responses={200: {"content": {CYCLONEDX_JSON: {}}, "description": "a CycloneDX 1.5 SBOM"}},
+)
+async def sbom(name: ReadableRepository, digest: DigestText, content: Content) -> JSONResponse:
     """The image's CycloneDX 1.5 SBOM; 404 while it is not indexed."""
-    repository = request.path_params["repository"]
-    await require_read(request, repository)
-    record = await services(request).scan_reports.record(
-        repository, Digest.parse(request.path_params["digest"])
-    )
+    record = await content.scan_reports.record(name, Digest.parse(digest))
     if record.index is None:
         raise ManifestUnknown(
             f"manifest {record.digest} has no package index (scan status {record.status})",
             {"status": record.status},
         )
-    document = cyclonedx_sbom(record.index, repository, record.digest)
+    document = cyclonedx_sbom(record.index, name, record.digest)
     return JSONResponse(document, media_type=CYCLONEDX_JSON)
 
 

@@ -49,6 +49,7 @@ LOGIN_TOKEN_KINDS = frozenset({TokenKind.CLI, TokenKind.ROBOT, TokenKind.API})
 BEARER_TOKEN_KINDS = frozenset({TokenKind.API, TokenKind.SESSION})
 """Tokens sent alone as ``Authorization: Bearer`` to the management API."""
 MAX_USERNAME_LENGTH = 255
+USER_SETTINGS = frozenset({"email", "enabled", "superuser"})
 
 
 class PasswordProvider(Protocol):
@@ -125,6 +126,28 @@ class AccountService:
             await session.execute(
                 update(Account).where(Account.id == account_id).values(password_hash=password_hash)
             )
+
+    async def update_user(self, account_id: int, **values: str | bool | None) -> None:
+        """Set the user's ``email``, ``enabled`` or ``superuser`` (``USER_SETTINGS``); the
+        user's namespace keeps the same email."""
+        if not set(values) <= USER_SETTINGS:
+            raise ValueError(f"not user settings: {sorted(set(values) - USER_SETTINGS)}")
+        async with self._db.write() as session:
+            await session.execute(update(Account).where(Account.id == account_id).values(values))
+            if "email" in values:
+                await session.execute(
+                    update(Namespace)
+                    .where(Namespace.owner_id == account_id)
+                    .values(email=values["email"])
+                )
+
+    async def list_users(self) -> list[Account]:
+        """Every user (robots are not users), by name."""
+        async with self._db.read() as session:
+            rows = await session.execute(
+                select(Account).where(Account.kind == USER).order_by(Account.name)
+            )
+            return list(rows.scalars())
 
     async def principal(self, account_id: int) -> Principal | None:
         """The enabled account as a principal, or None."""
@@ -296,6 +319,20 @@ class AccountService:
                 )
             ).scalars()
             return [_token_info(row) for row in rows]
+
+    async def token_info(self, account_id: int, lookup: str) -> TokenInfo:
+        """The account's token whose public part is ``lookup`` (``NewToken.lookup``)."""
+        async with self._db.read() as session:
+            credential = (
+                await session.execute(
+                    select(Credential).where(
+                        Credential.account_id == account_id, Credential.lookup == lookup
+                    )
+                )
+            ).scalar_one_or_none()
+            if credential is None:
+                raise NotFound("no such token")
+            return _token_info(credential)
 
     async def revoke_token(self, account_id: int, token_id: int, kind: TokenKind) -> TokenInfo:
         """Revoke one of the account's tokens (at once: tokens issued from it stop working

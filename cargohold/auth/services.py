@@ -9,7 +9,9 @@ from cargohold.auth.access import AccessService
 from cargohold.auth.accounts import AccountService, PasswordProvider
 from cargohold.auth.audit import AuditLog
 from cargohold.auth.oidc import OidcProvider
+from cargohold.auth.organizations import OrganizationService, RobotService
 from cargohold.auth.principal import Principal
+from cargohold.auth.repositories import RepositoryService
 from cargohold.auth.tokens import KeyRing
 from cargohold.auth.web_login import OidcLogin
 from cargohold.db.session import Database
@@ -49,6 +51,9 @@ class AuthServices:
     keys: KeyRing
     audit: AuditLog
     credentials: CredentialCheck
+    organizations: OrganizationService
+    repositories: RepositoryService
+    robots: RobotService
     oidc: OidcLogin | None = None
 
     @classmethod
@@ -70,4 +75,7 @@ class AuthServices:
             keys=KeyRing(db, secret, service, token_lifetime),
             audit=AuditLog(db),
             credentials=CredentialCheck(accounts),
+            organizations=OrganizationService(db),
+            repositories=RepositoryService(db),
+            robots=RobotService(db, accounts),
         )
