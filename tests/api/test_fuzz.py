@@ -5,9 +5,15 @@ answer 5xx, and must answer what the document says.
 
 Bounded for CI: ``MAX_EXAMPLES`` per operation in the fuzzing phase (plus schemathesis'
 examples and coverage phases), no deadline, derandomized so that a failure reproduces.
-The application is shared by a module's operations and keeps what earlier ones made. The
-superuser's name is one the generator will not come up with; when a generated request
-revokes its token, the next case logs in again.
+The application is shared by a module's operations and keeps what earlier ones made
+(``conftest`` runs the DELETE operations last). The superuser's name is one the generator
+will not come up with; when a generated request revokes its token, the next case logs in
+again.
+
+The operations are parametrized at collection from ``create_api().openapi()``, and the
+fixture checks that the application publishes that same document at
+``/api/v1/openapi.json``: schemathesis' fixture-based loader (``from_fixture``) does not
+run under pytest 9.2 (it sets ``request.node._nodeid``).
 """
 
 from __future__ import annotations
@@ -112,6 +118,9 @@ def fuzz_target(
     _prepare_database(config.effective_database_url)
     target = FuzzTarget(create_app(config))
     target.log_in()  # starts the application's lifespan in schemathesis' event loop thread
+    with asgi.get_client(target.app) as client:
+        published = client.get("/api/v1/openapi.json").json()
+    assert published == {**schema.raw_schema, "servers": [{"url": "/api/v1"}]}
     yield target
     asgi.shutdown_lifespans()
 
