@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cargohold.api import (
     logs,
+    oidc,
     organizations,
     repositories,
     robots,
@@ -66,6 +67,7 @@ def create_api() -> FastAPI:
     # Routes with a suffix after a repository name come before ``/repository/{name:path}``.
     for router in (
         sessions.router,
+        oidc.router,
         user.router,
         robots.user_robots,
         superuser.router,

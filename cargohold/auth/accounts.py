@@ -166,6 +166,8 @@ class AccountService:
         None for any failure."""
         if not username or len(username) > MAX_USERNAME_LENGTH or not secret:
             return None
+        if "\0" in username or "\0" in secret:  # PostgreSQL refuses NUL in text
+            return None
         presented = parse_token(secret)
         if presented is not None:
             if presented.kind not in LOGIN_TOKEN_KINDS:
