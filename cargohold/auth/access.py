@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, exists, false, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.auth.principal import Principal
-from cargohold.auth.scopes import PULL, PUSH, Role, Scope, actions_of
+from cargohold.auth.scopes import PULL, PUSH, REPOSITORY_ACTIONS, Role, Scope, actions_of
 from cargohold.auth.tokens import Grant
 from cargohold.content.repositories import find_repository_id
 from cargohold.db.auth_models import (
@@ -85,7 +85,8 @@ class AccessService:
 
     async def grants(self, principal: Principal, scopes: list[Scope]) -> list[Grant]:
         """What to put in a token asked for ``scopes``: for each, the asked actions the
-        principal has (possibly none). Unknown resource types are left out."""
+        principal has (possibly none) and those refused. Unknown resource types are left
+        out."""
         grants: list[Grant] = []
         async with self._db.read() as session:
             for scope in scopes:
@@ -94,8 +95,10 @@ class AccessService:
                 elif scope.type == "repository" and NAME_PATTERN.fullmatch(scope.name):
                     access = await repository_access(session, principal, scope.name)
                     allowed = access.actions()
-                    asked = allowed if "*" in scope.actions else scope.actions & allowed
-                    grants.append(Grant("repository", scope.name, tuple(sorted(asked))))
+                    asked = REPOSITORY_ACTIONS if "*" in scope.actions else scope.actions
+                    granted = tuple(sorted(allowed.intersection(asked)))
+                    refused = tuple(sorted(set(asked) - allowed))
+                    grants.append(Grant("repository", scope.name, granted, refused))
         return grants
 
     async def ensure_for_push(self, principal: Principal, name: str) -> None:

@@ -2,10 +2,11 @@
 
 Claims: ``iss`` (``cargohold``), ``sub`` (the account name, empty for anonymous), ``aud``
 (the configured service), ``iat``/``nbf``/``exp``, ``jti``, ``access`` (the actions
-granted per resource, exactly as the Docker registry token spec has them) and ``ch``, the
-principal (account id, credential id, kind). An ``access`` entry with no actions is a
-scope that was checked and refused: the registry answers as if the repository did not
-exist (pull) or with ``DENIED`` (push), instead of asking the client to log in again.
+granted per resource, exactly as the Docker registry token spec has them), ``refused``
+(the actions asked for and refused, in the same shape) and ``ch``, the principal (account
+id, credential id, kind, superuser flag, an API token's scopes). A refused action lets the
+registry answer as if the repository did not exist (pull) or with ``DENIED`` (push),
+where a token that merely lacks an action gets a challenge to fetch one with it.
 
 Keys live in the database (``signing_key``): the public key in PEM, the private key
 encrypted with the installation's secret key (Fernet). Every node verifies every key;
@@ -23,7 +24,7 @@ import os
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -85,14 +86,18 @@ class _Key:
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """Actions granted (possibly none) on one resource."""
+    """Actions granted (possibly none) on one resource, and those asked for and refused."""
 
     type: str
     name: str
     actions: tuple[str, ...]
+    refused: tuple[str, ...] = ()
 
     def claim(self) -> dict[str, Any]:
         return {"type": self.type, "name": self.name, "actions": list(self.actions)}
+
+    def refusal(self) -> dict[str, Any]:
+        return {"type": self.type, "name": self.name, "actions": list(self.refused)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,13 +113,17 @@ class TokenClaims:
 
     principal: Principal
     access: dict[tuple[str, str], frozenset[str]]
+    refused: dict[tuple[str, str], frozenset[str]]
     expires_at: float
-    credential_checked: bool = field(default=False)
 
-    def actions(self, type_: str, name: str) -> frozenset[str] | None:
-        """The granted actions on the resource, or None when the token has no entry for it
-        (the client must ask for a token with that scope)."""
-        return self.access.get((type_, name))
+    def actions(self, type_: str, name: str) -> frozenset[str]:
+        """The actions granted on the resource."""
+        return self.access.get((type_, name), frozenset())
+
+    def was_refused(self, type_: str, name: str, action: str) -> bool:
+        """Whether the token was asked for ``action`` on the resource and refused it (a
+        token merely without it was not asked: the client should ask for another)."""
+        return action in self.refused.get((type_, name), frozenset())
 
 
 class KeyRing:
@@ -224,6 +233,7 @@ class KeyRing:
             "exp": now + self.lifetime,
             "jti": secrets.token_urlsafe(16),
             "access": [grant.claim() for grant in grants],
+            "refused": [grant.refusal() for grant in grants if grant.refused],
             "ch": principal.claim(),
         }
         token = jwt.encode(claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid})
@@ -278,9 +288,18 @@ def _key_id(public_pem: bytes) -> str:
 
 
 def _claims(payload: Mapping[str, Any]) -> TokenClaims:
-    access: dict[tuple[str, str], frozenset[str]] = {}
-    for entry in payload.get("access") or []:
-        key = (str(entry["type"]), str(entry["name"]))
-        access[key] = access.get(key, frozenset()) | frozenset(map(str, entry["actions"]))
     principal = Principal.from_claim(payload["sub"], payload.get("ch") or {})
-    return TokenClaims(principal, access, float(payload["exp"]))
+    return TokenClaims(
+        principal,
+        _actions_by_resource(payload.get("access")),
+        _actions_by_resource(payload.get("refused")),
+        float(payload["exp"]),
+    )
+
+
+def _actions_by_resource(entries: Any) -> dict[tuple[str, str], frozenset[str]]:
+    found: dict[tuple[str, str], frozenset[str]] = {}
+    for entry in entries or []:
+        key = (str(entry["type"]), str(entry["name"]))
+        found[key] = found.get(key, frozenset()) | frozenset(map(str, entry["actions"]))
+    return found

@@ -4,13 +4,12 @@
 (``Authorization: Bearer``) that grants ``action`` on the repository in the path. The
 answers when it does not follow the Docker token scheme, and hide private repositories:
 
-- no token, a bad or expired one, a revoked credential, or a token without an entry for
-  this repository: ``401 UNAUTHORIZED`` with a ``WWW-Authenticate`` challenge naming the
-  scope to ask the token endpoint for;
-- an anonymous token without the action: ``401`` too, so that the client logs in;
-- a token whose entry for the repository is empty (checked and refused): ``NAME_UNKNOWN``,
-  as if the repository did not exist, and ``DENIED`` for pushes and deletes;
-- a token that grants pull but not the push or delete asked: ``DENIED``.
+- no token, a bad or expired one, a revoked credential, or a token that was not asked for
+  this action on this repository: ``401 UNAUTHORIZED`` with a ``WWW-Authenticate``
+  challenge naming the scope to ask the token endpoint for;
+- an anonymous token refused the action: ``401`` too, so that the client logs in;
+- a token refused the pull: ``NAME_UNKNOWN``, as if the repository did not exist;
+- a token refused a push or a delete: ``DENIED``.
 
 For a push to a repository that does not exist yet, the guard creates it (the token's
 grant says the caller may), so that permissions are set before any content arrives.
@@ -80,13 +79,8 @@ def guarded(handler: Handler, action: str, *, creates: bool = False) -> Handler:
         name = repository_name(request)
         scope = f"{REPOSITORY}:{name}:{PULL if action == PULL else f'{PULL},{action}'}"
         claims = await token_claims(request, scope)
-        granted = claims.actions(REPOSITORY, name)
-        if granted is None or (action not in granted and claims.principal.is_anonymous):
-            raise unauthorized(
-                request, f"authentication required to {action} {name}", scope, "insufficient_scope"
-            )
-        if action not in granted:
-            raise _refusal(name, action, granted)
+        if action not in claims.actions(REPOSITORY, name):
+            raise _refusal(request, claims, name, action, scope)
         if action == PUSH and creates:
             await auth(request).access.ensure_for_push(claims.principal, name)
         return await handler(request)
@@ -96,10 +90,17 @@ def guarded(handler: Handler, action: str, *, creates: bool = False) -> Handler:
     return check
 
 
-def _refusal(name: str, action: str, granted: frozenset[str]) -> Exception:
-    if PULL not in granted:
-        if action == PULL:
-            return NameUnknown(f"repository {name!r} is not known to this registry")
+def _refusal(
+    request: Request, claims: TokenClaims, name: str, action: str, scope: str
+) -> Exception:
+    refused = claims.was_refused(REPOSITORY, name, action)
+    if not refused or claims.principal.is_anonymous:
+        return unauthorized(
+            request, f"authentication required to {action} {name}", scope, "insufficient_scope"
+        )
+    if action == PULL:
+        return NameUnknown(f"repository {name!r} is not known to this registry")
+    if PULL not in claims.actions(REPOSITORY, name):
         return Denied(
             f"you may not {action} to repository {name!r}: it does not exist and you may not "
             "create it, or you have no access to it"
@@ -123,7 +124,7 @@ def catalog_guarded(handler: Handler) -> Handler:
 
     async def check(request: Request) -> Response:
         claims = await token_claims(request, "registry:catalog:*")
-        if claims.actions(REGISTRY, "catalog") is None:
+        if "*" not in claims.actions(REGISTRY, "catalog"):
             raise unauthorized(
                 request,
                 "listing the catalog needs a token for it",
@@ -142,7 +143,7 @@ def may_pull(request: Request, repository: str) -> bool:
     claims: TokenClaims | None = getattr(request.state, "claims", None)
     if claims is None:
         return False
-    return PULL in (claims.actions(REPOSITORY, repository) or ())
+    return PULL in claims.actions(REPOSITORY, repository)
 
 
 def audit_later(request: Request, kind: str, repository: str, **details: object) -> None:

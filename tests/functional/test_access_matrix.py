@@ -331,3 +331,14 @@ async def test_revoking_a_token_stops_tokens_issued_from_it(
 async def test_wrong_service_is_refused(world: World) -> None:
     response = await world.client.get("/v2/auth", params={"service": "someone-else"})
     assert response.status_code == 400
+
+
+async def test_a_token_without_the_action_asks_for_another(world: World) -> None:
+    """A pull token used to push gets a challenge (oras-py and containerd reuse the token
+    of their first HEAD), and the new token with push works."""
+    pull_only = await _as(world, "dev", f"repository:{PRIVATE}:pull")
+    response = await world.client.post(f"/v2/{PRIVATE}/blobs/uploads/", headers=pull_only)
+    assert response.status_code == 401
+    assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
+    assert f'scope="repository:{PRIVATE}:pull,push"' in response.headers["www-authenticate"]
+    assert outcome(await push(world, "dev", PRIVATE)) == OK

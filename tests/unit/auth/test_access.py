@@ -108,10 +108,10 @@ async def test_grants_are_partial_not_errors(world: World) -> None:
         ["repository:acme/site:pull,push", "repository:acme/app:*", "registry:catalog:*"]
     )
     grants = await world.auth.access.grants(world.people["dave"], scopes)
-    assert [(g.name, g.actions) for g in grants] == [
-        ("acme/site", ("pull",)),
-        ("acme/app", ()),
-        ("catalog", ("*",)),
+    assert [(g.name, g.actions, g.refused) for g in grants] == [
+        ("acme/site", ("pull",), ("push",)),
+        ("acme/app", (), ("delete", "pull", "push")),
+        ("catalog", ("*",), ()),
     ]
 
 

@@ -18,7 +18,10 @@ from cargohold.db.session import Database
 from cargohold.errors import Unauthorized
 
 ALICE = Principal(account_id=7, name="alice", kind="user", credential_id=3)
-GRANTS = [Grant("repository", "acme/app", ("pull", "push")), Grant("repository", "x", ())]
+GRANTS = [
+    Grant("repository", "acme/app", ("pull", "push"), ("delete",)),
+    Grant("repository", "x", (), ("pull",)),
+]
 
 
 def _payload(token: str) -> dict[str, Any]:
@@ -32,7 +35,11 @@ async def test_issued_token_carries_exactly_the_grants(auth: AuthServices) -> No
     assert claims.principal == Principal(7, "alice", "user", credential_id=3)
     assert claims.actions("repository", "acme/app") == {"pull", "push"}
     assert claims.actions("repository", "x") == frozenset()
-    assert claims.actions("repository", "other") is None
+    assert claims.actions("repository", "other") == frozenset()
+    assert claims.was_refused("repository", "acme/app", "delete")
+    assert claims.was_refused("repository", "x", "pull")
+    assert not claims.was_refused("repository", "other", "pull")
+    assert not claims.was_refused("repository", "acme/app", "pull")
     payload = _payload(issued.token)
     assert payload["aud"] == "cargohold" and payload["iss"] == "cargohold"
     assert payload["sub"] == "alice"
