@@ -4,10 +4,13 @@
 (``Authorization: Bearer``) that grants ``action`` on the repository in the path. The
 answers when it does not follow the Docker token scheme, and hide private repositories:
 
-- no token, a bad or expired one, a revoked credential, or a token that was not asked for
-  this action on this repository: ``401 UNAUTHORIZED`` with a ``WWW-Authenticate``
-  challenge naming the scope to ask the token endpoint for;
-- an anonymous token refused the action: ``401`` too, so that the client logs in;
+- no token, a bad or expired one, a revoked credential: ``401 UNAUTHORIZED`` with a
+  ``WWW-Authenticate`` challenge naming the scope to ask the token endpoint for;
+- an anonymous token without the action: ``401`` too, so that the client logs in;
+- an account's token that was not asked for this action on this repository: ``403
+  DENIED`` with the challenge and ``error="insufficient_scope"``, as RFC 6750 has it
+  (clients such as oras-py reuse the token of their first request and fetch another on
+  that answer);
 - a token refused the pull: ``NAME_UNKNOWN``, as if the repository did not exist;
 - a token refused a push or a delete: ``DENIED``.
 
@@ -93,10 +96,14 @@ def guarded(handler: Handler, action: str, *, creates: bool = False) -> Handler:
 def _refusal(
     request: Request, claims: TokenClaims, name: str, action: str, scope: str
 ) -> Exception:
-    refused = claims.was_refused(REPOSITORY, name, action)
-    if not refused or claims.principal.is_anonymous:
+    if claims.principal.is_anonymous:
         return unauthorized(
             request, f"authentication required to {action} {name}", scope, "insufficient_scope"
+        )
+    if not claims.was_refused(REPOSITORY, name, action):
+        return Denied(
+            f"this token does not grant {action} on {name}: ask the token endpoint for {scope}",
+            headers={"WWW-Authenticate": challenge(request, scope, "insufficient_scope")},
         )
     if action == PULL:
         return NameUnknown(f"repository {name!r} is not known to this registry")

@@ -295,7 +295,7 @@ async def test_scope_escalation_is_refused(world: World) -> None:
     """A token for one repository does not open another, whatever the path says."""
     headers = await _as(world, "reader", f"repository:{PUBLIC}:pull")
     response = await world.client.get(f"/v2/{PRIVATE}/manifests/v1", headers=headers)
-    assert response.status_code == 401
+    assert response.status_code == 403
     assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
     assert f'scope="repository:{PRIVATE}:pull"' in response.headers["www-authenticate"]
 
@@ -334,11 +334,11 @@ async def test_wrong_service_is_refused(world: World) -> None:
 
 
 async def test_a_token_without_the_action_asks_for_another(world: World) -> None:
-    """A pull token used to push gets a challenge (oras-py and containerd reuse the token
-    of their first HEAD), and the new token with push works."""
+    """A pull token used to push gets 403 with a challenge (oras-py reuses the token of its
+    first HEAD, and asks for another on that answer), and the new token with push works."""
     pull_only = await _as(world, "dev", f"repository:{PRIVATE}:pull")
     response = await world.client.post(f"/v2/{PRIVATE}/blobs/uploads/", headers=pull_only)
-    assert response.status_code == 401
+    assert response.status_code == 403
     assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
     assert f'scope="repository:{PRIVATE}:pull,push"' in response.headers["www-authenticate"]
     assert outcome(await push(world, "dev", PRIVATE)) == OK
