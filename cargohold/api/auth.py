@@ -22,6 +22,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 from starlette.requests import Request
+from starlette.responses import Response
 
 from cargohold.api.services import Auth
 from cargohold.auth.access import is_superuser
@@ -30,10 +31,25 @@ from cargohold.auth.headers import basic_credentials, bearer_token
 from cargohold.auth.principal import ANONYMOUS_PRINCIPAL, USER, Principal
 from cargohold.auth.secrets import TokenKind, parse_token
 from cargohold.auth.services import AuthServices
+from cargohold.auth.web_login import SESSION_LIFETIME
 from cargohold.errors import Denied, Unauthorized
 
 SESSION_COOKIE = "cargohold_session"
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cargohold"'}
+
+
+def set_session_cookie(response: Response, request: Request, token: str) -> None:
+    """Set the ``cargohold_session`` cookie to a session token: HttpOnly, SameSite=Lax,
+    Secure over https, for the session's lifetime."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path="/",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="lax",
+    )
 
 
 def client_ip(request: Request) -> str | None:

@@ -18,13 +18,13 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 from starlette.requests import Request
 
-from cargohold.api.auth import SESSION_COOKIE, client_ip
+from cargohold.api.auth import client_ip, set_session_cookie
 from cargohold.api.errors import ERROR_RESPONSES
 from cargohold.api.services import Auth
 from cargohold.auth.audit import AuditEntry
 from cargohold.auth.principal import ANONYMOUS_PRINCIPAL
 from cargohold.auth.services import AuthServices
-from cargohold.auth.web_login import LOGIN_SECONDS, SESSION_LIFETIME, OidcLogin
+from cargohold.auth.web_login import LOGIN_SECONDS, OidcLogin
 from cargohold.errors import LoginFailed, NotFound, Unauthorized
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES)
@@ -99,15 +99,7 @@ async def oidc_callback(request: Request, auth: Auth) -> RedirectResponse:
     )
     response = RedirectResponse(_safe_next(next_path), status_code=302)
     response.delete_cookie(LOGIN_COOKIE, path=LOGIN_COOKIE_PATH)
-    response.set_cookie(
-        SESSION_COOKIE,
-        session.text,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
-        path="/",
-        secure=request.url.scheme == "https",
-        httponly=True,
-        samesite="lax",
-    )
+    set_session_cookie(response, request, session.text)
     return response
 
 

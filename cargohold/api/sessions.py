@@ -17,7 +17,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 
-from cargohold.api.auth import SESSION_COOKIE, client_ip
+from cargohold.api.auth import SESSION_COOKIE, client_ip, set_session_cookie
 from cargohold.api.auth import caller as find_caller
 from cargohold.api.errors import ERROR_RESPONSES
 from cargohold.api.models import Body, Password, Text
@@ -60,15 +60,7 @@ async def login(body: Credentials, request: Request, response: Response, auth: A
     token = await auth.accounts.create_token(
         principal.account_id, TokenKind.SESSION, "api login", expires_at=expires_at
     )
-    response.set_cookie(
-        SESSION_COOKIE,
-        token.text,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
-        path="/",
-        secure=request.url.scheme == "https",
-        httponly=True,
-        samesite="lax",
-    )
+    set_session_cookie(response, request, token.text)
     await _audit(auth, request, "login", principal, body.username)
     account = await auth.accounts.find(body.username)
     return Session(user=UserOut.model_validate(account), expires_at=expires_at)
