@@ -18,6 +18,7 @@ from cargohold.api import (
     logs,
     oidc,
     organizations,
+    pull_policy,
     repositories,
     robots,
     security,
@@ -75,6 +76,7 @@ def create_api() -> FastAPI:
         teams.router,
         robots.organization_robots,
         security.router,
+        pull_policy.router,
         logs.router,
         repositories.router,
     ):

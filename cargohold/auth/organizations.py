@@ -257,6 +257,12 @@ class OrganizationService:
             namespace = await create_organization(session, name, principal.account_id, email)
             return OrganizationInfo(name, email, namespace.created_at, is_admin=True)
 
+    async def require_admin(self, principal: Principal, namespace: str) -> None:
+        """Refuse (``NotFound``, ``Unauthorized`` or ``Denied``) a principal who does not
+        administer the user or organization ``namespace``."""
+        async with self._db.read() as session:
+            await namespace_admin(session, principal, namespace)
+
     async def get(self, principal: Principal, name: str) -> OrganizationInfo:
         async with self._db.read() as session:
             namespace = await seen_namespace(session, principal, name, ORGANIZATION)

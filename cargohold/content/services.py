@@ -9,6 +9,7 @@ from cargohold.content.advisories import AdvisoryStore
 from cargohold.content.blobs import BlobService
 from cargohold.content.catalog import CatalogService
 from cargohold.content.manifests import ManifestService
+from cargohold.content.pull_policies import PullPolicies
 from cargohold.content.scan_reports import ScanReports
 from cargohold.content.scans import ScanService
 from cargohold.content.tags import TagService
@@ -27,12 +28,14 @@ class Services:
     advisories: AdvisoryStore
     scans: ScanService
     scan_reports: ScanReports
+    pull_policies: PullPolicies
 
     @classmethod
     def build(cls, db: Database, storage: StorageDriver, protection: timedelta) -> Services:
         """Every service on one database and one storage driver. ``protection`` is how
         long an uploaded blob stays readable before a manifest references it."""
         advisories = AdvisoryStore(db)
+        scan_reports = ScanReports(db)
         return cls(
             blobs=BlobService(db, storage, protection),
             uploads=UploadService(db, storage, protection),
@@ -41,5 +44,6 @@ class Services:
             catalog=CatalogService(db),
             advisories=advisories,
             scans=ScanService(db, storage, advisories),
-            scan_reports=ScanReports(db),
+            scan_reports=scan_reports,
+            pull_policies=PullPolicies(db, scan_reports),
         )

@@ -7,6 +7,7 @@
     work_item                a generic queue of background jobs: (kind, key) unique
     event                    things that happened (``vulnerability_found``), for the
                              notifications that a later issue delivers
+    namespace ──  pull_policy   which images of a namespace may be pulled
 
 Empty strings, not NULLs, stand for "no distribution" and "no release" in ``advisory``,
 so that its unique key holds on both databases (NULLs are distinct in unique indexes).
@@ -18,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -120,3 +122,18 @@ class EventRow(Base):
     payload: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     __table_args__ = (Index(None, "repository", "created_at"), Index(None, "kind", "id"))
+
+
+class PullPolicy(Base):
+    """A namespace's rule for pulls: refuse images with a vulnerability of at least
+    ``min_severity`` (a ``Severity`` value; only fixable ones with ``fixable_only``), and,
+    with ``require_scan``, images not scanned yet."""
+
+    __tablename__ = "pull_policy"
+    namespace_id: Mapped[int] = mapped_column(
+        ForeignKey("namespace.id", ondelete="CASCADE"), primary_key=True
+    )
+    min_severity: Mapped[int | None] = mapped_column(Integer)
+    fixable_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    require_scan: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -60,17 +60,18 @@ async def delete_manifest(request: Request) -> Response:
 
 
 async def _negotiated(request: Request) -> StoredManifest:
-    """The manifest, if the client accepts its media type. A client that lists manifest
-    types without this one gets ``MANIFEST_UNKNOWN`` rather than a format it cannot read."""
-    manifest = await services(request).manifests.get(
-        repository_name(request), existing_reference(request)
-    )
+    """The manifest, if the client accepts its media type and the namespace's pull policy
+    lets it be pulled. A client that lists manifest types without this one gets
+    ``MANIFEST_UNKNOWN`` rather than a format it cannot read."""
+    repository = repository_name(request)
+    manifest = await services(request).manifests.get(repository, existing_reference(request))
     accepted = _accepted_types(request)
     if accepted and manifest.media_type not in accepted and not accepted & ACCEPT_ANYTHING:
         raise ManifestUnknown(
             f"manifest {manifest.digest} is a {manifest.media_type}, "
             f"which the client does not accept ({', '.join(sorted(accepted))})"
         )
+    await services(request).pull_policies.check(repository, manifest.digest)
     return manifest
 
 
