@@ -86,7 +86,10 @@ class Base(DeclarativeBase):
 
 class Namespace(Base):
     """The first path component of repository names: a user's own namespace (``kind``
-    ``user``, ``owner_id`` the user's account) or an organization's."""
+    ``user``, ``owner_id`` the user's account) or an organization's. ``tag_history_seconds``
+    is its time-machine window (None: the installation's default); ``usage_bytes`` the
+    size of the blobs its manifests use, each counted once (``namespace_blob``), against
+    ``quota_bytes`` (None: no quota)."""
 
     __tablename__ = "namespace"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -96,6 +99,10 @@ class Namespace(Base):
         ForeignKey("account.id", ondelete="CASCADE", use_alter=True)
     )
     email: Mapped[str | None] = mapped_column(String(320))
+    tag_history_seconds: Mapped[int | None] = mapped_column(Integer)
+    quota_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    quota_warning_percent: Mapped[int] = mapped_column(Integer, default=80)
+    usage_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -200,6 +207,7 @@ class Tag(Base):
     manifest_id: Mapped[int] = mapped_column(ForeignKey("manifest.id", ondelete="CASCADE"))
     lifetime_start: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     lifetime_end: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     restored: Mapped[bool] = mapped_column(Boolean, default=False)
     __table_args__ = (
         Index(
@@ -218,4 +226,4 @@ class Tag(Base):
 # The identity tables, the scanner's and the work queue's tables live in their own
 # modules; importing them here puts them in ``Base.metadata``, which Alembic and the
 # tests read.
-from cargohold.db import auth_models, scanner_models  # noqa: E402, F401
+from cargohold.db import auth_models, lifecycle_models, scanner_models  # noqa: E402, F401
