@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.content.blobs import accessible_blobs
@@ -22,9 +22,11 @@ from cargohold.content.repositories import (
     lock_repository,
 )
 from cargohold.content.scans import note_pushed_manifest
+from cargohold.content.tag_expiry import ExpiryLabels
+from cargohold.content.tag_history import TagMove, check_manifest_deletable, end_tag, move_tag
 from cargohold.db.dialect import insert_ignoring_conflicts
 from cargohold.db.hot import ManifestRow
-from cargohold.db.models import Manifest, ManifestBlob, ManifestChild, Repository, Tag, utcnow
+from cargohold.db.models import Manifest, ManifestBlob, ManifestChild, Repository, utcnow
 from cargohold.db.session import Database
 from cargohold.errors import (
     Denied,
@@ -44,13 +46,16 @@ StoredManifest = ManifestRow
 class PushedManifest:
     digest: str
     subject: str | None
+    tag_move: TagMove | None = None
+    """The tag's change when pushed by tag (None: it already pointed there)."""
 
 
 class ManifestService:
     """Push, pull, delete manifests; list referrers."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, labels: ExpiryLabels | None = None) -> None:
         self.db = db
+        self.labels = labels
 
     async def get(self, repository: str, reference: Digest | str) -> StoredManifest:
         """The manifest a tag points at, or the one with that digest; ``ManifestUnknown``
@@ -75,14 +80,21 @@ class ManifestService:
                 f"manifest content has digest {parsed.digest}, not {reference}",
                 {"expected": str(reference), "actual": str(parsed.digest)},
             )
+        expires_after = None
+        if isinstance(reference, str) and self.labels is not None:
+            expires_after = await self.labels.expires_after(parsed)
+        tag_move = None
         async with self.db.write() as session:
             repository_id = await ensure_repository(session, repository)
             await lock_repository(session, repository_id)
             manifest_id = await self._store(session, repository_id, parsed, raw)
             if isinstance(reference, str):
-                await move_tag(session, repository_id, reference, manifest_id)
+                expires_at = utcnow() + expires_after if expires_after else None
+                tag_move = await move_tag(
+                    session, repository_id, reference, manifest_id, expires_at=expires_at
+                )
         subject = str(parsed.subject.digest) if parsed.subject else None
-        return PushedManifest(str(parsed.digest), subject)
+        return PushedManifest(str(parsed.digest), subject, tag_move)
 
     async def delete(self, repository: str, reference: Digest | str) -> None:
         """Delete a tag (by tag) or a manifest with all its tags (by digest)."""
@@ -189,37 +201,8 @@ class ManifestService:
                 f"manifest {digest} is listed by index {parent} in {repository!r}; "
                 "delete the index first"
             )
+        await check_manifest_deletable(session, repository_id, manifest_id)
         await session.execute(delete(Manifest).where(Manifest.id == manifest_id))
-
-
-async def move_tag(session: AsyncSession, repository_id: int, name: str, manifest_id: int) -> None:
-    """Point tag ``name`` at ``manifest_id``: end its live row (if it points elsewhere)
-    and start a new one. Nothing changes when it already points there."""
-    current = (
-        await session.execute(
-            select(Tag.id, Tag.manifest_id).where(
-                Tag.repository_id == repository_id, Tag.name == name, Tag.lifetime_end.is_(None)
-            )
-        )
-    ).first()
-    if current is not None and current.manifest_id == manifest_id:
-        return
-    now = utcnow()
-    if current is not None:
-        await session.execute(update(Tag).where(Tag.id == current.id).values(lifetime_end=now))
-    session.add(
-        Tag(repository_id=repository_id, name=name, manifest_id=manifest_id, lifetime_start=now)
-    )
-
-
-async def end_tag(session: AsyncSession, repository_id: int, name: str) -> bool:
-    """End the live row of tag ``name``; False when the tag is not alive."""
-    result = await session.execute(
-        update(Tag)
-        .where(Tag.repository_id == repository_id, Tag.name == name, Tag.lifetime_end.is_(None))
-        .values(lifetime_end=utcnow())
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def _required_blob_ids(

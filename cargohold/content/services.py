@@ -9,9 +9,13 @@ from cargohold.content.advisories import AdvisoryStore
 from cargohold.content.blobs import BlobService
 from cargohold.content.catalog import CatalogService
 from cargohold.content.manifests import ManifestService
+from cargohold.content.prune_policies import PrunePolicies
 from cargohold.content.pull_policies import PullPolicies
 from cargohold.content.scan_reports import ScanReports
 from cargohold.content.scans import ScanService
+from cargohold.content.tag_expiry import ExpiryLabels
+from cargohold.content.tag_history import TagHistory
+from cargohold.content.tag_rules import TagRules
 from cargohold.content.tags import TagService
 from cargohold.content.uploads import UploadService
 from cargohold.db.session import Database
@@ -29,6 +33,9 @@ class Services:
     scans: ScanService
     scan_reports: ScanReports
     pull_policies: PullPolicies
+    tag_history: TagHistory
+    tag_rules: TagRules
+    prune_policies: PrunePolicies
 
     @classmethod
     def build(cls, db: Database, storage: StorageDriver, protection: timedelta) -> Services:
@@ -39,11 +46,14 @@ class Services:
         return cls(
             blobs=BlobService(db, storage, protection),
             uploads=UploadService(db, storage, protection),
-            manifests=ManifestService(db),
+            manifests=ManifestService(db, ExpiryLabels(storage)),
             tags=TagService(db),
             catalog=CatalogService(db),
             advisories=advisories,
             scans=ScanService(db, storage, advisories),
             scan_reports=scan_reports,
             pull_policies=PullPolicies(db, scan_reports),
+            tag_history=TagHistory(db),
+            tag_rules=TagRules(db),
+            prune_policies=PrunePolicies(db),
         )

@@ -1,4 +1,4 @@
-"""The live tags of a repository, in pages."""
+"""The live tags of a repository (not expired: ``tag_history.alive_at``), in pages."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from cargohold.content.pagination import Page, PageRequest
 from cargohold.content.repositories import require_repository_id
-from cargohold.db.models import Tag
+from cargohold.content.tag_history import alive_at
+from cargohold.db.models import Tag, utcnow
 from cargohold.db.session import Database
 
 
@@ -21,7 +22,7 @@ class TagService:
             repository_id = await require_repository_id(session, repository)
             query = (
                 select(Tag.name)
-                .where(Tag.repository_id == repository_id, Tag.lifetime_end.is_(None))
+                .where(Tag.repository_id == repository_id, alive_at(utcnow()))
                 .order_by(Tag.name)
                 .limit(page.limit + 1)
             )

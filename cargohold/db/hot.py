@@ -23,11 +23,15 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
+# A live row whose ``expires_at`` has passed is no longer in the active set, whether or not
+# the expiry job has ended it yet (``content.tag_history``); ``uq_tag_alive`` still finds
+# the one live row, the expiry is checked on it.
 MANIFEST_BY_TAG = """
 SELECT m.digest, m.media_type, m.content FROM manifest m
 JOIN repository r ON r.id = m.repository_id
 JOIN tag t ON t.manifest_id = m.id
 WHERE r.name = {0} AND t.name = {1} AND t.lifetime_end IS NULL
+  AND (t.expires_at IS NULL OR t.expires_at > {2})
 """
 
 MANIFEST_BY_DIGEST = """
@@ -100,7 +104,7 @@ class SqliteHotReads(HotReads):
     def __init__(self, path: str) -> None:
         self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._connection.execute("PRAGMA busy_timeout=30000")
-        self._by_tag = MANIFEST_BY_TAG.format("?", "?")
+        self._by_tag = MANIFEST_BY_TAG.format("?", "?", "?")
         self._by_digest = MANIFEST_BY_DIGEST.format("?", "?")
         self._blob = ACCESSIBLE_BLOB.format("?", "?", "?")
 
@@ -108,16 +112,18 @@ class SqliteHotReads(HotReads):
         return self._connection.execute(sql, params).fetchone()
 
     async def manifest_by_tag(self, repository: str, tag: str) -> ManifestRow | None:
-        row = self._one(self._by_tag, repository, tag)
+        row = self._one(self._by_tag, repository, tag, self._now())
         return ManifestRow(*row) if row else None
 
     async def manifest_by_digest(self, repository: str, digest: str) -> ManifestRow | None:
         row = self._one(self._by_digest, repository, digest)
         return ManifestRow(*row) if row else None
 
+    def _now(self) -> str:
+        return datetime.now(UTC).replace(tzinfo=None).strftime(self.TIME_FORMAT)
+
     async def accessible_blob(self, repository: str, digest: str) -> BlobRow | None:
-        now = datetime.now(UTC).replace(tzinfo=None).strftime(self.TIME_FORMAT)
-        row = self._one(self._blob, repository, digest, now)
+        row = self._one(self._blob, repository, digest, self._now())
         return BlobRow(*row) if row else None
 
     async def repository_exists(self, repository: str) -> bool:
@@ -133,7 +139,7 @@ class PostgresHotReads(HotReads):
         self._pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
-        self._by_tag = MANIFEST_BY_TAG.format("$1", "$2")
+        self._by_tag = MANIFEST_BY_TAG.format("$1", "$2", "$3")
         self._by_digest = MANIFEST_BY_DIGEST.format("$1", "$2")
         self._blob = ACCESSIBLE_BLOB.format("$1", "$2", "$3")
 
@@ -150,7 +156,8 @@ class PostgresHotReads(HotReads):
             return self._pool
 
     async def manifest_by_tag(self, repository: str, tag: str) -> ManifestRow | None:
-        row = await self._one(self._by_tag, repository, tag)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        row = await self._one(self._by_tag, repository, tag, now)
         return ManifestRow(row[0], row[1], bytes(row[2])) if row else None
 
     async def manifest_by_digest(self, repository: str, digest: str) -> ManifestRow | None:
