@@ -35,6 +35,7 @@ from cargohold.scanner.updaters import FeedSources, http_client, update_feeds
 from cargohold.storage.driver import StorageDriver
 from cargohold.storage.filesystem import FilesystemDriver
 from cargohold.workers.runner import Handler, RunnerSettings, StartupHook, WorkerRunner
+from cargohold.workers.tag_lifecycle import TagLifecycleJobs
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,9 @@ def create_worker_runner(
         REMATCH_JOB: services.scans.rematch,
     }
     startup: list[StartupHook] = [services.scans.requeue_stale]
+    tag_jobs = create_tag_jobs(db, services, auth)
+    handlers.update(tag_jobs.handlers())
+    startup.append(tag_jobs.schedule)
     if settings.audit_retention_days:
         handlers[ROTATE_JOB] = _audit_rotation_job(settings, auth.audit)
 
@@ -128,6 +132,11 @@ def create_worker_runner(
         concurrency=settings.worker_concurrency, poll_seconds=settings.worker_poll_seconds
     )
     return WorkerRunner(db, handlers, runner_settings, startup)
+
+
+def create_tag_jobs(db: Database, services: Services, auth: AuthServices) -> TagLifecycleJobs:
+    """Tag expiry and auto-prune, audited."""
+    return TagLifecycleJobs(db, services.tag_history, services.prune_policies, auth.audit)
 
 
 def feed_sources(settings: Settings) -> FeedSources:

@@ -24,6 +24,8 @@ from cargohold.api import (
     security,
     sessions,
     superuser,
+    tag_policies,
+    tags,
     teams,
     user,
 )
@@ -77,6 +79,8 @@ def create_api() -> FastAPI:
         robots.organization_robots,
         security.router,
         pull_policy.router,
+        tags.router,
+        tag_policies.router,
         logs.router,
         repositories.router,
     ):

@@ -128,6 +128,11 @@ class RepositoryService:
         async with self._db.read() as session:
             await require_repository_role(session, principal, name, Role.READ)
 
+    async def require_role(self, principal: Principal, name: str, role: Role) -> None:
+        """Refuse unless the principal has ``role`` on repository ``name``."""
+        async with self._db.read() as session:
+            await require_repository_role(session, principal, name, role)
+
     async def describe(
         self, principal: Principal, name: str, description: str | None
     ) -> RepositoryInfo:

@@ -57,7 +57,9 @@ class PrunePolicies:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def policies(self, namespace: str, repository: str | None = None) -> list[PrunePolicyInfo]:
+    async def policies(
+        self, namespace: str, repository: str | None = None
+    ) -> list[PrunePolicyInfo]:
         """The namespace-wide policies (``repository`` None) or one repository's own."""
         async with self._db.read() as session:
             namespace_id, repository_id = await namespace_scope(session, namespace, repository)

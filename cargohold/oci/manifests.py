@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cargohold.content.manifests import StoredManifest
+from cargohold.content.tag_rules import TagImmutable
 from cargohold.errors import ManifestUnknown, PayloadTooLarge
 from cargohold.oci.access import audit_later
 from cargohold.oci.params import (
@@ -39,9 +40,13 @@ async def put_manifest(request: Request) -> Response:
     repository = repository_name(request)
     reference = path_reference(request)
     raw = await _read_limited(request, MAX_MANIFEST_SIZE)
-    pushed = await services(request).manifests.put(
-        repository, reference, raw, request.headers.get("content-type")
-    )
+    try:
+        pushed = await services(request).manifests.put(
+            repository, reference, raw, request.headers.get("content-type")
+        )
+    except TagImmutable as exc:
+        _audit_refusal(request, repository, str(reference), "move", exc)
+        raise
     headers = {
         "Location": f"/v2/{repository}/manifests/{pushed.digest}",
         "Docker-Content-Digest": pushed.digest,
@@ -49,14 +54,43 @@ async def put_manifest(request: Request) -> Response:
     if pushed.subject is not None:
         headers["OCI-Subject"] = pushed.subject
     audit_later(request, "push", repository, manifest=pushed.digest, reference=str(reference))
+    if pushed.tag_move is not None:
+        move = pushed.tag_move
+        audit_later(
+            request,
+            "tag_move",
+            repository,
+            tag=move.tag,
+            manifest=pushed.digest,
+            previous=move.previous,
+        )
     return Response(None, 201, headers=headers)
 
 
 async def delete_manifest(request: Request) -> Response:
     repository, reference = repository_name(request), existing_reference(request)
-    await services(request).manifests.delete(repository, reference)
+    try:
+        await services(request).manifests.delete(repository, reference)
+    except TagImmutable as exc:
+        _audit_refusal(request, repository, str(reference), "delete", exc)
+        raise
     audit_later(request, "delete", repository, reference=str(reference))
+    if isinstance(reference, str):
+        audit_later(request, "tag_delete", repository, tag=reference)
     return Response(None, 202)
+
+
+def _audit_refusal(
+    request: Request, repository: str, reference: str, action: str, exc: TagImmutable
+) -> None:
+    audit_later(
+        request,
+        "tag_immutable_refused",
+        repository,
+        reference=reference,
+        action=action,
+        reason=exc.message,
+    )
 
 
 async def _negotiated(request: Request) -> StoredManifest:
