@@ -31,12 +31,15 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """``2w`` and the like as a duration; None when it is not one (or is too long)."""
+    """``2w`` and the like as a duration; None when it is not one (or is 0, or too long)."""
     match = _DURATION.fullmatch(text.strip())
     if match is None:
         return None
-    duration = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-    return duration if duration <= MAX_EXPIRY else None
+    try:
+        duration = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        return None
+    return duration if timedelta(0) < duration <= MAX_EXPIRY else None
 
 
 class ExpiryLabels:
