@@ -4,16 +4,21 @@
   uploads and downloads (bodies stream from a file, never held twice in memory).
 - ``AsyncPool``: raw asyncio HTTP/1.1 keep-alive connections for many small requests
   (seeding 100,000 tags), far cheaper per request than a full client library.
+- ``TokenSource``: bearer tokens from a registry's token endpoint (Docker token scheme).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import http.client
+import json
+import re
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 MiB = 1024 * 1024
 
@@ -185,3 +190,47 @@ class AsyncPool:
         self, requests: list[tuple[str, str, bytes, dict[str, str], tuple[int, ...]]]
     ) -> float:
         return asyncio.run(self.run(requests))
+
+
+class TokenSource:
+    """Bearer tokens for one registry, logged in with basic ``credentials`` (username and
+    password or CLI token), as Docker clients get them: ``GET /v2/`` answers ``401`` with
+    ``WWW-Authenticate: Bearer realm="URL",service="S"``, and the realm, asked with
+    ``service`` and ``scope``, answers ``{"token": ...}``. ``headers(scope)`` fetches one
+    token per scope and keeps it: the caller makes sure tokens outlive the run."""
+
+    def __init__(self, host: str, port: int, credentials: tuple[str, str]) -> None:
+        self.host, self.port = host, port
+        basic = base64.b64encode(":".join(credentials).encode()).decode()
+        self._authorization = f"Basic {basic}"
+        self._tokens: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def headers(self, scope: str) -> dict[str, str]:
+        """``{"Authorization": "Bearer ..."}`` granting ``scope`` (several: space-separated)."""
+        with self._lock:
+            if scope not in self._tokens:
+                self._tokens[scope] = self._fetch(scope)
+            return {"Authorization": f"Bearer {self._tokens[scope]}"}
+
+    def _fetch(self, scope: str) -> str:
+        ping = Conn(self.host, self.port)
+        try:
+            answer = ping.request("GET", "/v2/", expect=(401,))
+            challenge = dict(re.findall(r'(\w+)="([^"]*)"', answer.headers["WWW-Authenticate"]))
+        finally:
+            ping.close()
+        realm = urlsplit(challenge["realm"])
+        query = urlencode({"service": challenge.get("service", ""), "scope": scope})
+        endpoint = Conn(realm.hostname or self.host, realm.port or 80)
+        try:
+            response = endpoint.request(
+                "GET",
+                f"{realm.path}?{query}",
+                headers={"Authorization": self._authorization},
+                read=False,
+            )
+            token: str = json.loads(response.read())["token"]
+        finally:
+            endpoint.close()
+        return token

@@ -35,7 +35,7 @@ if __package__ in (None, ""):  # run as a script: import ``bench`` from the repo
 
 from bench import images, limits, report, workloads
 from bench.client import MiB
-from bench.servers import Fleet, Server
+from bench.servers import Fleet
 
 GROUPS = {
     "blobs": [workloads.upload_monolithic, workloads.upload_chunked, workloads.download],
@@ -45,15 +45,6 @@ GROUPS = {
     "listings": [workloads.listings],
 }
 REQUIRED_TOOLS = ["docker-registry", "wrk", "hey", "skopeo"]
-
-
-def bearer_token(server: Server, scope: str) -> str:
-    """The hook for ``--auth bearer``: fetch a token granting ``scope`` from ``server``'s
-    token endpoint (GET /v2/ -> 401 WWW-Authenticate: Bearer realm=..., then the realm with
-    service= and scope=). Identity has not landed in cargohold yet, and the reference
-    registry runs without auth; fill this in when it does (and start the reference with
-    its token auth too, for a fair comparison)."""
-    raise NotImplementedError("bearer-token benchmarks wait for cargohold identity (auth)")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -99,12 +90,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-postgres", action="store_true", help="skip the cargohold-on-PostgreSQL variant"
     )
-    parser.add_argument(
-        "--auth",
-        choices=["anonymous", "bearer"],
-        default="anonymous",
-        help="anonymous (today), or bearer tokens via bench.run.bearer_token",
-    )
     parser.add_argument("--keep", action="store_true", help="keep the temp directory")
     args = parser.parse_args(argv)
     unknown = set(args.only.split(",")) - set(GROUPS)
@@ -144,9 +129,6 @@ def main(argv: list[str] | None = None) -> int:
     figures: list[workloads.Figure] = []
     try:
         servers = fleet.start()
-        if args.auth == "bearer":
-            for server in servers:
-                server.token_hook = bearer_token
         log("started " + ", ".join(f"{s.name} (pid {s.pid}, {s.base_url})" for s in servers))
         time.sleep(1.0)
         idle = workloads.memory_idle(ctx, servers)
@@ -179,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             "listings": "sequential http.client requests, keep-alive",
             "seeding": f"asyncio, {ctx.seed_concurrency} keep-alive connections",
         },
-        "auth": args.auth,
+        "auth": "cargohold: bearer tokens (Docker token scheme), one per scope, fetched "
+        "with a superuser's CLI token; reference: none",
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),

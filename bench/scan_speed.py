@@ -31,6 +31,8 @@ import httpx
 
 from bench.index_speed import DPKG_STATUS, MiB, build_layers
 from cargohold.app import create_app, create_worker_runner
+from cargohold.auth.secrets import TokenKind
+from cargohold.auth.services import AuthServices
 from cargohold.config import load_settings
 from cargohold.content.services import Services
 from cargohold.db.migrate import upgrade
@@ -50,8 +52,10 @@ def os_layer() -> bytes:
     """os-release and the host's dpkg status, so that matching has packages to look up."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for path, source in (("etc/os-release", Path("/etc/os-release")),
-                             ("var/lib/dpkg/status", DPKG_STATUS)):
+        for path, source in (
+            ("etc/os-release", Path("/etc/os-release")),
+            ("var/lib/dpkg/status", DPKG_STATUS),
+        ):
             if source.exists():
                 data = source.read_bytes()
                 info = tarfile.TarInfo(path)
@@ -60,8 +64,28 @@ def os_layer() -> bytes:
     return gzip.compress(buffer.getvalue())
 
 
-async def push(client: httpx.AsyncClient, name: str, layers: list[bytes]) -> str:
-    """Push an image of ``layers`` as ``name:latest``; its manifest digest."""
+async def superuser(auth: AuthServices) -> tuple[str, str]:
+    """Make the superuser ``bench`` (no password); its name and a new CLI token."""
+    account_id = await auth.accounts.create_user("bench", superuser=True)
+    token = await auth.accounts.create_token(account_id, TokenKind.CLI, "bench")
+    return "bench", token.text
+
+
+async def bearer(client: httpx.AsyncClient, credentials: tuple[str, str], name: str) -> str:
+    """A token to push to ``name``, from the token endpoint (Docker token scheme)."""
+    response = await client.get(
+        "/v2/auth", params={"scope": f"repository:{name}:pull,push"}, auth=credentials
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["token"]
+    return token
+
+
+async def push(
+    client: httpx.AsyncClient, credentials: tuple[str, str], name: str, layers: list[bytes]
+) -> str:
+    """Push an image of ``layers`` as ``name:latest``, logged in; its manifest digest."""
+    client.headers["Authorization"] = f"Bearer {await bearer(client, credentials, name)}"
     config = json.dumps({"architecture": "amd64", "os": "linux", "name": name}).encode()
     for blob in [config, *layers]:
         started = await client.post(f"/v2/{name}/blobs/uploads/")
@@ -69,22 +93,38 @@ async def push(client: httpx.AsyncClient, name: str, layers: list[bytes]) -> str
         separator = "&" if "?" in location else "?"
         done = await client.put(f"{location}{separator}digest={digest_of(blob)}", content=blob)
         assert done.status_code == 201, done.text
-    manifest = json.dumps({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": digest_of(config), "size": len(config)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": digest_of(blob), "size": len(blob)} for blob in layers],
-    }).encode()
-    response = await client.put(f"/v2/{name}/manifests/latest", content=manifest,
-                                headers={"Content-Type": OCI_MANIFEST})
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": digest_of(config),
+                "size": len(config),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": digest_of(blob),
+                    "size": len(blob),
+                }
+                for blob in layers
+            ],
+        }
+    ).encode()
+    response = await client.put(
+        f"/v2/{name}/manifests/latest", content=manifest, headers={"Content-Type": OCI_MANIFEST}
+    )
     assert response.status_code == 201, response.text
     return digest_of(manifest)
 
 
 async def load_advisories(services: Services) -> None:
-    osv = [a for path in sorted((FIXTURES / "osv").glob("*.json"))
-           for a in parse_osv_record(path.read_bytes())]
+    osv = [
+        a
+        for path in sorted((FIXTURES / "osv").glob("*.json"))
+        for a in parse_osv_record(path.read_bytes())
+    ]
     await services.advisories.replace_feed("osv", osv)
     debian = parse_debian_tracker((FIXTURES / "debian_tracker.json").read_bytes())
     await services.advisories.replace_feed("debian-security-tracker", debian)
@@ -99,27 +139,33 @@ async def drain(runner: WorkerRunner) -> float:
 
 
 async def run(options: argparse.Namespace, data_dir: Path) -> None:
-    settings = load_settings(data_dir=data_dir, database_url=options.database_url,
-                             access_log=False, background_workers=False, log_level="warning")
+    settings = load_settings(
+        data_dir=data_dir,
+        database_url=options.database_url,
+        access_log=False,
+        background_workers=False,
+        log_level="warning",
+    )
     await asyncio.to_thread(upgrade, settings.effective_database_url)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         services: Services = app.state.services
-        runner = create_worker_runner(settings, services.scans.db, services)
+        runner = create_worker_runner(settings, services.scans.db, services, app.state.auth)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            credentials = await superuser(app.state.auth)
             await load_advisories(services)
             await drain(runner)  # the re-match the advisory load queued
             base = os_layer()
             big = [base, *build_layers(options.megabytes * MiB)]
-            big_digest = await push(client, "bench/big", big)
+            big_digest = await push(client, credentials, "bench/big", big)
             big_seconds = await drain(runner)
             for number in range(options.images):
                 layers = [base, *build_layers(options.small_megabytes * MiB, seed=100 + number)]
-                await push(client, f"bench/small-{number}", layers)
+                await push(client, credentials, f"bench/small-{number}", layers)
             small_seconds = await drain(runner)
             security = f"/api/v1/repository/bench/big/manifest/{big_digest}/security"
-            report = (await client.get(security)).json()
+            report = (await client.get(security, auth=credentials)).json()
     compressed = sum(len(b) for b in big) / MiB
     uncompressed = sum(len(gzip.decompress(b)) for b in big) / MiB
     database = "PostgreSQL" if options.database_url else "SQLite"
@@ -127,8 +173,10 @@ async def run(options: argparse.Namespace, data_dir: Path) -> None:
           f"({compressed:.0f} MiB gzip), {len(report['packages'])} packages, "
           f"{sum(report['counts'].values())} findings")  # fmt: skip
     print(f"scan of the big image: {big_seconds:.2f} s")
-    print(f"{options.images} images of ~{options.small_megabytes} MiB (+ dpkg layer): "
-          f"{small_seconds:.2f} s = {options.images / small_seconds * 60:.0f} images/minute")
+    print(
+        f"{options.images} images of ~{options.small_megabytes} MiB (+ dpkg layer): "
+        f"{small_seconds:.2f} s = {options.images / small_seconds * 60:.0f} images/minute"
+    )
 
 
 def main() -> None:

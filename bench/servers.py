@@ -8,10 +8,12 @@
   that this module starts with its default settings (fsync on, synchronous_commit on).
 
 Every server exposes ``base_url``, ``pid`` (the root of its process tree, for memory and
-CPU accounting) and ``auth_headers(scope)``: the hook for bearer tokens. Today every
-registry is anonymous and it returns ``{}``; once identity lands, make it fetch a token for
-``scope`` from the registry's token endpoint and return ``{"Authorization": "Bearer ..."}``
-(``--auth bearer`` on the command line selects that path; see ``workloads.auth_mode``).
+CPU accounting) and ``auth_headers(scope)``: ``{"Authorization": "Bearer ..."}`` granting
+``scope``, or ``{}`` for a registry without auth (the reference). cargohold asks for tokens
+on every /v2 request: each cargohold server gets a superuser with a CLI token before it
+starts (a token, not a password: a password costs an argon2 verification per token, which
+seeding 10,000 repositories would pay 10,000 times), and issues tokens that live a day, so
+that no token expires during a run.
 """
 
 from __future__ import annotations
@@ -29,8 +31,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.client import TokenSource
+
 PG_BINDIR = Path("/usr/lib/postgresql/15/bin")
 CARGOHOLD = Path(sys.executable).with_name("cargohold")
+BENCH_USER = "bench"
+TOKEN_LIFETIME_SECONDS = 24 * 3600  # the longest cargohold allows
 
 
 def free_port() -> int:
@@ -141,7 +147,7 @@ class Server:
     proc: subprocess.Popen | None = None
     log: Path | None = None
     extra_pids: dict[str, int] = field(default_factory=dict)  # e.g. the PostgreSQL server
-    token_hook: object = None  # set by run.py for --auth bearer; see auth_headers
+    tokens: TokenSource | None = None  # None: the registry has no auth
 
     @property
     def base_url(self) -> str:
@@ -157,14 +163,9 @@ class Server:
         return self.proc.pid
 
     def auth_headers(self, scope: str) -> dict[str, str]:
-        """Headers that grant ``scope`` (e.g. ``repository:bench/x:pull,push``).
-
-        The hook for identity: anonymous access returns ``{}``. With ``--auth bearer`` the
-        runner sets ``token_hook`` to a callable ``(server, scope) -> token``."""
-        if self.token_hook is None:
-            return {}
-        token = self.token_hook(self, scope)  # type: ignore[operator]
-        return {"Authorization": f"Bearer {token}"}
+        """Headers that grant ``scope`` (e.g. ``repository:bench/x:pull,push``; several
+        scopes space-separated): a bearer token, or ``{}`` when the registry has no auth."""
+        return {} if self.tokens is None else self.tokens.headers(scope)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -233,20 +234,36 @@ def start_cargohold(
     server.workdir.mkdir(parents=True)
     server.port = free_port()
     server.log = server.workdir / "cargohold.log"
-    argv = [
-        str(CARGOHOLD),
-        "serve",
-        "--listen",
-        server.hostport,
-        "--data-dir",
-        str(server.workdir / "data"),
-    ]
+    storage = ["--data-dir", str(server.workdir / "data")]
     if database_url:
-        argv += ["--database-url", database_url]
+        storage += ["--database-url", database_url]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARGOHOLD_")}
+    token = _bench_superuser(storage, env)
+    env["CARGOHOLD_TOKEN_LIFETIME_SECONDS"] = str(TOKEN_LIFETIME_SECONDS)
+    server.tokens = TokenSource(server.host, server.port, (BENCH_USER, token))
+    argv = [str(CARGOHOLD), "serve", "--listen", server.hostport, *storage]
     server.proc = _popen(argv, server.log, env)
     _wait_or_stop(server, 60)
     return server
+
+
+def _bench_superuser(storage: list[str], env: dict[str, str]) -> str:
+    """Make the superuser ``bench`` (no password) on the data and database that
+    ``storage`` (``--data-dir``, ``--database-url``) names; return a CLI token of it."""
+    admin = [str(CARGOHOLD), "admin"]
+    for action in (["create-user", BENCH_USER, "--superuser", "--no-password"],
+                   ["create-token", BENCH_USER, "bench"]):  # fmt: skip
+        result = subprocess.run(
+            [*admin, *action, *storage],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"cargohold admin {action[0]} failed: {result.stderr[-2000:]}")
+    return result.stdout.strip()
 
 
 class Postgres:

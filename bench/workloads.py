@@ -31,6 +31,7 @@ from bench.servers import Server, tree_cpu_seconds, tree_rss_bytes
 
 GiB = 1024 * MiB
 Request = tuple[str, str, bytes, dict[str, str], tuple[int, ...]]
+SEED_SCOPE = "repository:bench/seed:pull"
 
 
 @dataclass
@@ -665,14 +666,9 @@ def skopeo_push_pull(ctx: Context, servers: list[Server]) -> list[Figure]:
 
     def body(server: Server, rep: int) -> list[float | None]:
         repository = f"bench/skopeo{rep}"
+        push_argv = _push_argv(ctx, server, layout, repository)
         t0 = time.perf_counter()
-        result = subprocess.run(
-            _push_argv(ctx, server, layout, repository),
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        result = subprocess.run(push_argv, capture_output=True, text=True, timeout=600, check=False)
         t1 = time.perf_counter()
         _check(result, "skopeo push")
         target = Path(tempfile.mkdtemp(dir=ctx.workdir, prefix="pull-"))
@@ -717,15 +713,14 @@ def concurrent_pushes(ctx: Context, servers: list[Server]) -> list[Figure]:
     )
 
     def body(server: Server, rep: int) -> list[float | None]:
+        argvs = [
+            _push_argv(ctx, server, layout, f"bench/family{rep}-{i}")
+            for i, layout in enumerate(layouts)
+        ]
         started = time.perf_counter()
         procs = [
-            subprocess.Popen(
-                _push_argv(ctx, server, layout, f"bench/family{rep}-{i}"),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for i, layout in enumerate(layouts)
+            subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for argv in argvs
         ]
         failures = []
         for proc in procs:
@@ -744,12 +739,9 @@ def concurrent_pushes(ctx: Context, servers: list[Server]) -> list[Figure]:
 # --- 7: listings --------------------------------------------------------------------------
 
 
-def _seed_requests(
-    ctx: Context, image: images.Image
-) -> tuple[list[list[Request]], list[Request], list[Request], list[Request]]:
-    """The seeding requests: (timed tag slices, other tags, repository mounts, repository
-    manifests). Blobs go into every repository before any manifest does, so that a
-    manifest PUT never overtakes the mounts of its repository on another connection."""
+def _tag_requests(ctx: Context, image: images.Image) -> tuple[list[list[Request]], list[Request]]:
+    """The tag PUTs into ``bench/tags``: (timed slices, the others). They carry no token: the
+    pool's headers do (``_seed_start``)."""
     put = {"Content-Type": images.OCI_MANIFEST}
     body = image.manifest
     tags = [
@@ -757,15 +749,29 @@ def _seed_requests(
     ]
     per = min(ctx.timed_tags, len(tags)) // ctx.repetitions
     slices = [tags[i * per : (i + 1) * per] for i in range(ctx.repetitions)]
-    rest = tags[per * ctx.repetitions :]
+    return slices, tags[per * ctx.repetitions :]
+
+
+def _catalog_requests(
+    ctx: Context, server: Server, image: images.Image
+) -> tuple[list[Request], list[Request]]:
+    """The catalog's repositories, seeded on ``server``: (mounts, manifests), each with a
+    token for its repository (and the mount source). Blobs go into every repository before
+    any manifest does, so that a manifest PUT never overtakes the mounts of its repository
+    on another connection."""
+    put = {"Content-Type": images.OCI_MANIFEST}
     repos = [f"bench/catalog/r{i:05d}" for i in range(ctx.repos)]
+    auth = {r: server.auth_headers(f"repository:{r}:pull,push {SEED_SCOPE}") for r in repos}
     mounts = [
-        ("POST", f"/v2/{repo}/blobs/uploads/?mount={d}&from=bench/seed", b"", {}, (201,))
+        ("POST", f"/v2/{repo}/blobs/uploads/?mount={d}&from=bench/seed", b"", auth[repo], (201,))
         for repo in repos
         for d in image.blobs
     ]
-    manifests = [("PUT", f"/v2/{repo}/manifests/latest", body, put, (201,)) for repo in repos]
-    return slices, rest, mounts, manifests
+    manifests = [
+        ("PUT", f"/v2/{repo}/manifests/latest", image.manifest, {**put, **auth[repo]}, (201,))
+        for repo in repos
+    ]
+    return mounts, manifests
 
 
 def _seed_start(ctx: Context, server: Server, image: images.Image) -> AsyncPool:
@@ -773,7 +779,7 @@ def _seed_start(ctx: Context, server: Server, image: images.Image) -> AsyncPool:
     ``bench/tags`` (the concurrent PUTs that follow then only add tags)."""
     push_tiny(server, "bench/seed", image, "latest")
     push_tiny(server, "bench/tags", image, "t000000")
-    headers = server.auth_headers("repository:bench/*:pull,push")
+    headers = server.auth_headers("repository:bench/tags:pull,push")
     return AsyncPool(server.host, server.port, ctx.seed_concurrency, headers)
 
 
@@ -814,7 +820,7 @@ def listings(ctx: Context, servers: list[Server]) -> list[Figure]:
         "uq_manifest_repository_id_digest, a check-then-insert race) when this was written"
     )
     image = ctx.tiny or images.tiny_image()
-    slices, rest, mounts, manifests = _seed_requests(ctx, image)
+    slices, rest = _tag_requests(ctx, image)
     pools: dict[str, AsyncPool] = {}
 
     def fail(server: Server, exc: BaseException) -> None:
@@ -838,7 +844,7 @@ def listings(ctx: Context, servers: list[Server]) -> list[Figure]:
                 fail(server, exc)
     # untimed: the rest, every server at once (each in its own thread and event loop)
     ctx.log(
-        f"  seeding: {len(rest)} more tags, {len(manifests)} repositories per server, "
+        f"  seeding: {len(rest)} more tags, {ctx.repos} repositories per server, "
         "servers in parallel"
     )
 
@@ -846,6 +852,7 @@ def listings(ctx: Context, servers: list[Server]) -> list[Figure]:
         started = time.perf_counter()
         try:
             pool = pools[server.name]
+            mounts, manifests = _catalog_requests(ctx, server, image)
             pool.run_sync(rest)
             pool.run_sync(mounts)
             pool.run_sync(manifests)
@@ -876,7 +883,8 @@ def listings(ctx: Context, servers: list[Server]) -> list[Figure]:
     returned: dict[str, dict[str, int]] = {}
 
     def body(server: Server, rep: int) -> list[float | None]:
-        conn = Conn(server.host, server.port, server.auth_headers("registry:catalog:*"))
+        scope = "repository:bench/tags:pull registry:catalog:*"
+        conn = Conn(server.host, server.port, server.auth_headers(scope))
         values: list[float | None] = []
         try:
             for path in paths:

@@ -12,14 +12,19 @@ Contracts:
   ``postgresql://postgres@127.0.0.1:PORT/<unique>``. A test that uses it runs on both.
 - ``registry`` (module): a running ``cargohold serve`` (``RegistryProcess``) on a fresh
   database of ``database_kind``, shared by a module's tests: use distinct repository names.
+  It has a superuser whose username and password are ``registry.credentials``
+  (``support.auth.ADMIN``); ``registry.http()`` is logged in as it.
 - ``registry_factory`` (function): a ``RegistryFactory``; ``registry_factory()`` starts
   one more server on fresh data and a fresh database of ``database_kind``, for tests that
   stop, kill or restart it (``database_url=None``: the server's default, SQLite in its data
-  dir; ``start=False``: not started). All are killed at teardown.
+  dir; ``start=False``: not started). Each has a superuser, as ``registry`` has. All are
+  killed at teardown.
 - ``busybox_image``, ``multilayer_image``, ``multiarch_image``, ``zstd_image`` (session):
   offline ``TestImage``s in OCI layouts (see ``support.images``), built once per session.
 - ``client_sandbox`` (function): a ``ClientSandbox`` with private state for skopeo,
-  podman, buildah and the docker CLI.
+  podman, buildah and the docker CLI, logged in as the superuser to the registries the
+  test uses: ``registry``, and every server ``registry_factory`` makes. For a server made
+  otherwise, call ``client_sandbox.login(server.host, server.credentials)``.
 
 When a test that used a registry fails, the registry's log is added to the report.
 """
@@ -133,8 +138,19 @@ def zstd_image(test_images_dir: Path) -> TestImage:
 
 
 @pytest.fixture
-def client_sandbox(tmp_path: Path) -> Iterator[ClientSandbox]:
+def client_sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ClientSandbox]:
     with ClientSandbox(tmp_path / "clients") as sandbox:
+
+        def log_in(server: RegistryProcess) -> None:
+            sandbox.login(server.host, server.credentials)
+
+        if "registry" in request.fixturenames:
+            log_in(request.getfixturevalue("registry"))
+        if "registry_factory" in request.fixturenames:
+            factory: RegistryFactory = request.getfixturevalue("registry_factory")
+            factory.on_made.append(log_in)
+            for server in factory.made:
+                log_in(server)
         yield sandbox
 
 
@@ -145,9 +161,7 @@ def pytest_runtest_makereport(
     report: pytest.TestReport = yield
     if report.failed:
         for server in _registries_of(item):
-            report.sections.append(
-                (f"cargohold log ({server.host})", server.logs()[-30_000:])
-            )
+            report.sections.append((f"cargohold log ({server.host})", server.logs()[-30_000:]))
     return report
 
 

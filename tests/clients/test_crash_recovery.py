@@ -61,19 +61,22 @@ class SlowBody:
         for offset in range(0, len(self.data), self.piece):
             if self.stop.is_set():
                 return
-            yield self.data[offset:offset + self.piece]
+            yield self.data[offset : offset + self.piece]
             if offset + self.piece >= self.signal_after:
                 self.started.set()
             time.sleep(self.pause)  # throttles the sender; not used to synchronise
 
 
-def send_in_background(request: httpx.Request) -> tuple[threading.Thread, list[object]]:
-    """Send ``request`` on a thread; the list receives its response or its exception."""
+def send_in_background(
+    server: RegistryProcess, request: httpx.Request
+) -> tuple[threading.Thread, list[object]]:
+    """Send ``request`` to ``server`` on a thread, logged in; the list receives its response
+    or its exception."""
     outcome: list[object] = []
 
     def send() -> None:
         try:
-            with httpx.Client(timeout=60) as http:
+            with server.http() as http:
                 outcome.append(http.send(request))
         except Exception as exc:  # any failure of a request cut off by a kill is expected
             outcome.append(exc)
@@ -91,29 +94,41 @@ def test_kill_during_a_chunked_blob_upload(registry_factory: RegistryFactory) ->
     first = 8 * MIB
     with server.http() as http:
         location = start_upload(http, name)
-        patched = http.patch(location, content=data[:first], headers={
-            "Content-Type": OCTETS, "Content-Range": f"0-{first - 1}"})
+        patched = http.patch(
+            location,
+            content=data[:first],
+            headers={"Content-Type": OCTETS, "Content-Range": f"0-{first - 1}"},
+        )
         assert patched.status_code == 202, patched.text
         assert upload_range(patched) == (0, first - 1)
         location = upload_url(patched)
 
     body = SlowBody(data[first:])
-    slow_patch = httpx.Request("PATCH", location, content=body, headers={
-        "Content-Type": OCTETS, "Content-Range": f"{first}-{len(data) - 1}",
-        "Content-Length": str(len(data) - first)})
-    thread, outcome = send_in_background(slow_patch)
+    slow_patch = httpx.Request(
+        "PATCH",
+        location,
+        content=body,
+        headers={
+            "Content-Type": OCTETS,
+            "Content-Range": f"{first}-{len(data) - 1}",
+            "Content-Length": str(len(data) - first),
+        },
+    )
+    thread, outcome = send_in_background(server, slow_patch)
     assert body.started.wait(30), "the slow PATCH never got going"
     server.kill()
     body.stop.set()
     thread.join(30)
-    assert not (outcome and isinstance(outcome[0], httpx.Response)
-                and outcome[0].status_code == 202), "the interrupted PATCH was acknowledged"
+    assert not (
+        outcome and isinstance(outcome[0], httpx.Response) and outcome[0].status_code == 202
+    ), "the interrupted PATCH was acknowledged"
 
     server.start()
     assert_fsck_clean(server)
     with server.http() as http:
         assert http.head(f"/v2/{name}/blobs/{digest}").status_code == 404, (
-            "a blob that was never completed is visible")
+            "a blob that was never completed is visible"
+        )
         status = http.get(location)
         if status.status_code == 204:  # the upload survived: resume after what it holds
             held = upload_range(status)
@@ -127,8 +142,11 @@ def test_kill_during_a_chunked_blob_upload(registry_factory: RegistryFactory) ->
             offset, location = 0, start_upload(http, name)
         while offset < len(data):
             end = min(offset + 8 * MIB, len(data))
-            patched = http.patch(location, content=data[offset:end], headers={
-                "Content-Type": OCTETS, "Content-Range": f"{offset}-{end - 1}"})
+            patched = http.patch(
+                location,
+                content=data[offset:end],
+                headers={"Content-Type": OCTETS, "Content-Range": f"{offset}-{end - 1}"},
+            )
             assert patched.status_code == 202, patched.text
             location, offset = upload_url(patched), end
         finished = http.put(location.copy_merge_params({"digest": digest}))
@@ -140,7 +158,8 @@ def test_kill_during_a_chunked_blob_upload(registry_factory: RegistryFactory) ->
 
 
 def test_kill_during_a_manifest_put(
-    registry_factory: RegistryFactory, busybox_image: TestImage,
+    registry_factory: RegistryFactory,
+    busybox_image: TestImage,
 ) -> None:
     server = registry_factory()
     name = "crash/manifest"
@@ -148,9 +167,13 @@ def test_kill_during_a_manifest_put(
     with server.http() as http:
         push_blobs_of(http, name, busybox_image)
 
+    token = server.token(f"repository:{name}:pull,push")
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
-        head = (f"PUT /v2/{name}/manifests/v1 HTTP/1.1\r\nHost: {server.host}\r\n"
-                f"Content-Type: {OCI_MANIFEST}\r\nContent-Length: {len(body)}\r\n\r\n")
+        head = (
+            f"PUT /v2/{name}/manifests/v1 HTTP/1.1\r\nHost: {server.host}\r\n"
+            f"Authorization: Bearer {token}\r\n"
+            f"Content-Type: {OCI_MANIFEST}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
         connection.sendall(head.encode() + body[: len(body) // 2])
         server.kill()
 
@@ -158,8 +181,9 @@ def test_kill_during_a_manifest_put(
     assert_fsck_clean(server)
     with server.http() as http:
         by_tag = http.get(f"/v2/{name}/manifests/v1", headers={"Accept": OCI_MANIFEST})
-        by_digest = http.get(f"/v2/{name}/manifests/{busybox_image.digest}",
-                             headers={"Accept": OCI_MANIFEST})
+        by_digest = http.get(
+            f"/v2/{name}/manifests/{busybox_image.digest}", headers={"Accept": OCI_MANIFEST}
+        )
         tags = http.get(f"/v2/{name}/tags/list")
         assert by_tag.status_code == 404, "half a manifest PUT left a tag behind"
         assert by_digest.status_code == 404, "half a manifest PUT left a manifest behind"
@@ -174,7 +198,8 @@ def test_kill_during_a_manifest_put(
 
 
 def test_acknowledged_writes_survive_a_kill_with_requests_in_flight(
-    registry_factory: RegistryFactory, busybox_image: TestImage,
+    registry_factory: RegistryFactory,
+    busybox_image: TestImage,
 ) -> None:
     server = registry_factory()
     name = "crash/inflight"
@@ -188,21 +213,20 @@ def test_acknowledged_writes_survive_a_kill_with_requests_in_flight(
     acknowledged: set[str] = set()
 
     def put_tag(tag: str) -> None:
-        with httpx.Client(base_url=server.url, timeout=30) as http:
+        with server.http(timeout=30) as http:
             response = put_manifest(http, name, tag, manifests[tag], OCI_MANIFEST)
         if response.status_code == 201:
             acknowledged.add(tag)
 
     def put_blob(data: bytes) -> None:
-        with httpx.Client(base_url=server.url, timeout=30) as http:
+        with server.http(timeout=30) as http:
             upload_blob(http, name, data)
         acknowledged.add(sha256_digest(data))
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         futures = [pool.submit(put_blob, data) for data in blobs]
         futures += [pool.submit(put_tag, tag) for tag in manifests]
-        wait_until(lambda: len(acknowledged) >= 3, timeout=60,
-                   message="no write was acknowledged")
+        wait_until(lambda: len(acknowledged) >= 3, timeout=60, message="no write was acknowledged")
         server.kill()
         for future in futures:
             future.exception(timeout=60)  # failures of requests cut off by the kill are fine
@@ -230,8 +254,10 @@ def test_acknowledged_writes_survive_a_kill_with_requests_in_flight(
 
 
 def test_pushed_images_survive_sigkill_and_sigterm(
-    registry_factory: RegistryFactory, client_sandbox: ClientSandbox,
-    multilayer_image: TestImage, tmp_path: Path,
+    registry_factory: RegistryFactory,
+    client_sandbox: ClientSandbox,
+    multilayer_image: TestImage,
+    tmp_path: Path,
 ) -> None:
     server = registry_factory()
     reference = f"{server.host}/crash/restart:v1"
@@ -249,11 +275,14 @@ def test_pushed_images_survive_sigkill_and_sigterm(
 
 
 def test_default_database_lives_in_the_data_dir(
-    client_sandbox: ClientSandbox, busybox_image: TestImage, tmp_path: Path,
+    client_sandbox: ClientSandbox,
+    busybox_image: TestImage,
+    tmp_path: Path,
 ) -> None:
     server = RegistryProcess(tmp_path / "data", None, log_dir=tmp_path)
     try:
         server.start()
+        client_sandbox.login(server.host, server.credentials)
         reference = f"{server.host}/crash/default-db:v1"
         client_sandbox.push(busybox_image, reference)
         server.kill()
@@ -263,6 +292,9 @@ def test_default_database_lives_in_the_data_dir(
     finally:
         server.kill()
     assert_same_blobs(busybox_image, pulled)
-    sqlite_files = [path for path in (tmp_path / "data").rglob("*") if path.is_file()
-                    and path.read_bytes()[:16] == b"SQLite format 3\x00"]
+    sqlite_files = [
+        path
+        for path in (tmp_path / "data").rglob("*")
+        if path.is_file() and path.read_bytes()[:16] == b"SQLite format 3\x00"
+    ]
     assert sqlite_files, "no SQLite database in the data directory"

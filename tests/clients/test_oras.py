@@ -23,7 +23,11 @@ EMPTY_CONFIG = "application/vnd.oci.empty.v1+json"
 
 
 def oras_client(registry: RegistryProcess) -> oras.client.OrasClient:
-    return oras.client.OrasClient(hostname=registry.host, insecure=True)
+    """An oras client logged in as the registry's superuser: its token backend answers
+    the registry's Bearer challenges with tokens fetched with these basic credentials."""
+    client = oras.client.OrasClient(hostname=registry.host, insecure=True)
+    client.auth.set_basic_auth(*registry.credentials)
+    return client
 
 
 def test_push_and_pull_files_byte_for_byte(registry: RegistryProcess, tmp_path: Path) -> None:
@@ -39,9 +43,12 @@ def test_push_and_pull_files_byte_for_byte(registry: RegistryProcess, tmp_path: 
     target = f"{registry.host}/oras/files:v1"
     client = oras_client(registry)
 
-    pushed = client.push(target=target, files=[str(source / n) for n in contents],
-                         disable_path_validation=True,
-                         manifest_annotations={"org.example.kind": "files"})
+    pushed = client.push(
+        target=target,
+        files=[str(source / n) for n in contents],
+        disable_path_validation=True,
+        manifest_annotations={"org.example.kind": "files"},
+    )
     pulled = client.pull(target=target, outdir=str(tmp_path / "pulled"))
 
     assert pushed.status_code == 201
@@ -50,28 +57,38 @@ def test_push_and_pull_files_byte_for_byte(registry: RegistryProcess, tmp_path: 
         assert Path(path).read_bytes() == contents[Path(path).name], path
     manifest = client.get_manifest(target)
     assert manifest["annotations"]["org.example.kind"] == "files"
-    titles = {layer["annotations"]["org.opencontainers.image.title"]: layer["digest"]
-              for layer in manifest["layers"]}
+    titles = {
+        layer["annotations"]["org.opencontainers.image.title"]: layer["digest"]
+        for layer in manifest["layers"]
+    }
     assert titles == {name: sha256_digest(data) for name, data in contents.items()}
     assert client.get_tags(f"{registry.host}/oras/files") == ["v1"]
 
 
 def test_referrers_list_artifacts_that_name_an_image_as_subject(
-    registry: RegistryProcess, client_sandbox: ClientSandbox, busybox_image: TestImage,
+    registry: RegistryProcess,
+    client_sandbox: ClientSandbox,
+    busybox_image: TestImage,
     tmp_path: Path,
 ) -> None:
     name = "oras/subject"
     client_sandbox.push(busybox_image, f"{registry.host}/{name}:v1")
-    subject = {"mediaType": OCI_MANIFEST, "digest": busybox_image.digest,
-               "size": len(busybox_image.manifest_bytes)}
+    subject = {
+        "mediaType": OCI_MANIFEST,
+        "digest": busybox_image.digest,
+        "size": len(busybox_image.manifest_bytes),
+    }
 
     # 1. A signature pushed by oras-py, which sets ``subject`` (no artifactType).
     signature = tmp_path / "signature.sig"
     signature.write_bytes(b"not really a signature\n")
     client = oras_client(registry)
-    client.push(target=f"{registry.host}/{name}:signature",
-                files=[f"{signature}:{SIGNATURE_TYPE}"], disable_path_validation=True,
-                subject=oras.oci.Subject(**subject))
+    client.push(
+        target=f"{registry.host}/{name}:signature",
+        files=[f"{signature}:{SIGNATURE_TYPE}"],
+        disable_path_validation=True,
+        subject=oras.oci.Subject(**subject),
+    )
     with registry.http() as http:
         stored = http.get(f"/v2/{name}/manifests/signature", headers={"Accept": OCI_MANIFEST})
     assert stored.status_code == 200, stored.text
@@ -87,22 +104,30 @@ def test_referrers_list_artifacts_that_name_an_image_as_subject(
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
             "artifactType": SBOM_TYPE,
-            "config": {"mediaType": EMPTY_CONFIG, "digest": upload_blob(http, name, b"{}"),
-                       "size": 2},
-            "layers": [{"mediaType": SBOM_TYPE, "digest": upload_blob(http, name, sbom),
-                        "size": len(sbom)}],
+            "config": {
+                "mediaType": EMPTY_CONFIG,
+                "digest": upload_blob(http, name, b"{}"),
+                "size": 2,
+            },
+            "layers": [
+                {"mediaType": SBOM_TYPE, "digest": upload_blob(http, name, sbom), "size": len(sbom)}
+            ],
             "subject": subject,
             "annotations": {"org.example.kind": "sbom"},
         }
         sbom_bytes = json.dumps(sbom_manifest).encode()
         sbom_digest = sha256_digest(sbom_bytes)
-        put = http.put(f"/v2/{name}/manifests/{sbom_digest}", content=sbom_bytes,
-                       headers={"Content-Type": OCI_MANIFEST})
+        put = http.put(
+            f"/v2/{name}/manifests/{sbom_digest}",
+            content=sbom_bytes,
+            headers={"Content-Type": OCI_MANIFEST},
+        )
         assert put.status_code == 201, put.text
         assert put.headers.get("OCI-Subject") == busybox_image.digest
         listed = http.get(f"/v2/{name}/referrers/{busybox_image.digest}")
-        filtered = http.get(f"/v2/{name}/referrers/{busybox_image.digest}",
-                            params={"artifactType": SBOM_TYPE})
+        filtered = http.get(
+            f"/v2/{name}/referrers/{busybox_image.digest}", params={"artifactType": SBOM_TYPE}
+        )
         unrelated = http.get(f"/v2/{name}/referrers/{sbom_digest}")
 
     assert listed.status_code == 200, listed.text
@@ -112,12 +137,14 @@ def test_referrers_list_artifacts_that_name_an_image_as_subject(
     by_digest = {d["digest"]: d for d in index["manifests"]}
     assert set(by_digest) == {signature_digest, sbom_digest}
     assert by_digest[sbom_digest] == {
-        "mediaType": OCI_MANIFEST, "digest": sbom_digest, "size": len(sbom_bytes),
-        "artifactType": SBOM_TYPE, "annotations": {"org.example.kind": "sbom"},
+        "mediaType": OCI_MANIFEST,
+        "digest": sbom_digest,
+        "size": len(sbom_bytes),
+        "artifactType": SBOM_TYPE,
+        "annotations": {"org.example.kind": "sbom"},
     }
     # Without artifactType the config's media type stands in for it.
-    assert by_digest[signature_digest]["artifactType"] == signature_manifest["config"][
-        "mediaType"]
+    assert by_digest[signature_digest]["artifactType"] == signature_manifest["config"]["mediaType"]
 
     assert filtered.status_code == 200, filtered.text
     filtered_digests = {d["digest"] for d in filtered.json()["manifests"]}

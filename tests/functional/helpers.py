@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -32,6 +32,12 @@ EMPTY_JSON = b"{}"
 """The OCI empty descriptor's content (image-spec "Guidance for an Empty Descriptor")."""
 
 _UPLOAD_RANGE = re.compile(r"^(?:bytes=)?0-(\d+)$")
+
+
+class ClientFactory(Protocol):
+    """The ``client_as`` fixture: a client logged in as ``username`` with ``secret``."""
+
+    def __call__(self, username: str | None, secret: str | None = None) -> httpx.AsyncClient: ...
 
 
 def sha256(data: bytes) -> str:

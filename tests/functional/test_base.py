@@ -1,12 +1,16 @@
 """``GET /v2/``, and what every answer carries: the API version header, JSON errors for
-unknown endpoints and methods (never an HTML page)."""
+unknown endpoints and methods (never an HTML page). ``GET /v2/`` needs a token, anonymous
+ones included: without one it answers ``401`` with the challenge that says where to get
+one."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from support.auth import ADMIN_PASSWORD, ADMIN_USER
 
-from .helpers import assert_error, error_code
+from .helpers import ClientFactory, assert_error, error_code
 
 API_VERSION = ("docker-distribution-api-version", "registry/2.0")
 
@@ -15,6 +19,28 @@ async def test_api_version_check(registry_client: httpx.AsyncClient) -> None:
     response = await registry_client.get("/v2/")
     assert response.status_code == 200
     assert response.headers[API_VERSION[0]] == API_VERSION[1]
+
+
+async def test_api_version_check_without_a_token_says_where_to_get_one(
+    anonymous_client: httpx.AsyncClient,
+) -> None:
+    response = await anonymous_client.get("/v2/", auth=None)
+    assert_error(response, 401, "UNAUTHORIZED")
+    assert response.headers["www-authenticate"] == (
+        'Bearer realm="http://registry.test/v2/auth",service="cargohold"'
+    )
+    assert response.headers[API_VERSION[0]] == API_VERSION[1]
+    assert (await anonymous_client.get("/v2/")).status_code == 200  # an anonymous token
+
+
+async def test_password_login(registry_app: Starlette, client_as: ClientFactory) -> None:
+    accounts = registry_app.state.auth.accounts
+    admin = await accounts.find(ADMIN_USER)
+    await accounts.set_password(admin.id, ADMIN_PASSWORD)
+    assert (await client_as(ADMIN_USER, ADMIN_PASSWORD).get("/v2/")).status_code == 200
+    refused = await client_as(ADMIN_USER, "not the password").get("/v2/")
+    assert refused.request.url.path == "/v2/auth"
+    assert_error(refused, 401, "UNAUTHORIZED")
 
 
 @pytest.mark.parametrize(

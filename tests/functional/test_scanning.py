@@ -9,7 +9,7 @@ import gzip
 import io
 import json
 import tarfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +17,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import delete, update
+from starlette.applications import Starlette
 
-from cargohold.app import create_app
-from cargohold.config import load_settings
+from cargohold.config import Settings, load_settings
 from cargohold.content.advisories import REMATCH_JOB
 from cargohold.content.services import Services
-from cargohold.db.migrate import upgrade
 from cargohold.db.scanner_models import ManifestScan
 from cargohold.scanner.feeds.debian import parse_debian_tracker
 from cargohold.scanner.feeds.osv import parse_osv_record
@@ -45,11 +44,12 @@ from .helpers import (
 )
 
 SCANNER_DATA = Path(__file__).parent.parent / "unit" / "scanner" / "data"
-BASE_URL = "http://registry.test"
 WAIT_SECONDS = 60.0
 
-OS_RELEASE = b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\n' \
+OS_RELEASE = (
+    b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\n'
     b'VERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n'
+)
 DPKG_STATUS = b"""Package: libc6
 Status: install ok installed
 Priority: optional
@@ -70,8 +70,10 @@ Version: 1:1.2.13.dfsg-1
 Description: compression library - runtime
 
 """
-URLLIB3_METADATA = b"Metadata-Version: 2.1\nName: urllib3\nVersion: 1.25.8\n" \
+URLLIB3_METADATA = (
+    b"Metadata-Version: 2.1\nName: urllib3\nVersion: 1.25.8\n"
     b"Summary: HTTP library with thread-safe connection pooling\n"
+)
 SITE = "usr/local/lib/python3.11/site-packages/urllib3-1.25.8.dist-info"
 
 
@@ -82,17 +84,18 @@ class Scanning:
 
 
 @pytest.fixture
-async def scanning(database_url: str, tmp_path: Path) -> AsyncIterator[Scanning]:
-    settings = load_settings(
-        data_dir=tmp_path / "data", database_url=database_url, access_log=False,
+def registry_settings(database_url: str, tmp_path: Path) -> Settings:
+    return load_settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        access_log=False,
         worker_poll_seconds=0.1,
     )
-    await asyncio.to_thread(upgrade, settings.effective_database_url)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-            yield Scanning(client, app.state.services)
+
+
+@pytest.fixture
+def scanning(registry_app: Starlette, registry_client: httpx.AsyncClient) -> Scanning:
+    return Scanning(registry_client, registry_app.state.services)
 
 
 def tar_gz(files: Mapping[str, bytes]) -> bytes:
@@ -109,8 +112,9 @@ async def push_scannable_image(client: httpx.AsyncClient, repository: str) -> tu
     """An image: a Debian base layer (os-release, dpkg status) and a pip layer."""
     base = tar_gz({"etc/os-release": OS_RELEASE, "var/lib/dpkg/status": DPKG_STATUS})
     pip = tar_gz({f"{SITE}/METADATA": URLLIB3_METADATA, f"{SITE}/INSTALLER": b"pip\n"})
-    config = json.dumps({"architecture": "amd64", "os": "linux",
-                         "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    config = json.dumps(
+        {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
+    ).encode()
     for blob in (config, base, pip):
         await push_blob(client, repository, blob)
     manifest = image_manifest(
@@ -218,11 +222,15 @@ async def test_indexes_and_artifacts_are_unsupported(scanning: Scanning) -> None
 
 
 async def test_unknown_manifest_is_404(scanning: Scanning) -> None:
-    response = await scanning.client.get(
-        f"/api/v1/repository/scan/none/manifest/{sha256(b'x')}/security"
-    )
-    assert response.status_code == 404
-    assert response.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
+    """MANIFEST_UNKNOWN for a manifest the repository lacks; NOT_FOUND for a repository
+    that does not exist (or that the caller may not read)."""
+    await push_blob(scanning.client, "scan/known", b"the repository exists")
+    for name, code in (("scan/known", "MANIFEST_UNKNOWN"), ("scan/none", "NOT_FOUND")):
+        response = await scanning.client.get(
+            f"/api/v1/repository/{name}/manifest/{sha256(b'x')}/security"
+        )
+        assert response.status_code == 404
+        assert response.json()["errors"][0]["code"] == code
 
 
 async def test_advisory_update_rematches_without_reading_layers(scanning: Scanning) -> None:

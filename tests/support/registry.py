@@ -3,7 +3,9 @@
 A ``RegistryProcess`` owns one data directory and one metadata database. It can be
 stopped, SIGKILLed and started again on the same data and port, which is what restart and
 crash tests need. The server runs in its own process group, so a kill takes its workers
-with it; its stdout and stderr go to a log file that failures print.
+with it; its stdout and stderr go to a log file that failures print. Before its first start
+it gets a superuser (``support.auth.ADMIN``, made with ``cargohold admin create-user``),
+whose credentials it exposes for the clients that log in.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from .auth import ADMIN, Credentials, RegistryAuth, sync_token_for
 from .processes import free_port, run, tail
 
 READY_TIMEOUT = 20.0
@@ -43,8 +46,10 @@ class RegistryProcess:
     """A cargohold server on ``127.0.0.1`` with its own data directory and database.
 
     ``host`` is ``"127.0.0.1:PORT"`` (what clients put in image references), ``url`` is
-    ``"http://127.0.0.1:PORT"``. ``start()`` returns once ``GET /v2/`` answers 200 and
-    fails with the server's log when it does not within ``ready_timeout`` seconds.
+    ``"http://127.0.0.1:PORT"``, ``credentials`` the superuser's username and password.
+    The first ``start()`` makes that superuser; every ``start()`` returns once ``GET /v2/``
+    answers 200 to an anonymous token and fails with the server's log when it does not
+    within ``ready_timeout`` seconds.
     """
 
     def __init__(
@@ -59,6 +64,7 @@ class RegistryProcess:
     ) -> None:
         self.data_dir = data_dir
         self.database_url = database_url
+        self.credentials: Credentials = ADMIN
         self.port = free_port()
         self.workers = workers
         self.extra_args = list(extra_args)
@@ -83,14 +89,24 @@ class RegistryProcess:
         return self.process is not None and self.process.poll() is None
 
     def http(self, timeout: float = 60.0) -> httpx.Client:
-        """An HTTP client whose base URL is this registry (close it, or use ``with``)."""
-        return httpx.Client(base_url=self.url, timeout=timeout)
+        """An HTTP client whose base URL is this registry, logged in as the superuser
+        (``RegistryAuth``); close it, or use ``with``."""
+        return httpx.Client(base_url=self.url, timeout=timeout, auth=RegistryAuth(self.credentials))
 
-    def command(self) -> list[str]:
-        argv = [*cargohold_command(), "serve", "--listen", self.host,
-                "--data-dir", str(self.data_dir)]
+    def token(self, scope: str) -> str:
+        """A bearer token of the superuser for ``scope``, for requests sent by hand."""
+        with httpx.Client(base_url=self.url, timeout=30.0) as client:
+            return sync_token_for(client, scope, self.credentials)
+
+    def cli(self, *args: str) -> list[str]:
+        """The ``cargohold`` command ``args`` on this registry's data and database."""
+        argv = [*cargohold_command(), *args, "--data-dir", str(self.data_dir)]
         if self.database_url is not None:
             argv += ["--database-url", self.database_url]
+        return argv
+
+    def command(self) -> list[str]:
+        argv = [*self.cli("serve"), "--listen", self.host]
         if self.workers is not None:
             argv += ["--workers", str(self.workers)]
         return argv + self.extra_args
@@ -101,6 +117,8 @@ class RegistryProcess:
             raise RuntimeError(f"cargohold on {self.host} is already running")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        if self.starts == 0:
+            self._create_superuser()
         self.starts += 1
         with self.log_file.open("ab") as log:
             log.write(f"\n=== start #{self.starts}: {' '.join(self.command())}\n".encode())
@@ -135,17 +153,23 @@ class RegistryProcess:
         self, *, repair: bool = False, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
         """Run ``cargohold fsck`` on this registry's data; the caller checks the exit code."""
-        argv = [*cargohold_command(), "fsck", "--data-dir", str(self.data_dir)]
-        if self.database_url is not None:
-            argv += ["--database-url", self.database_url]
+        argv = self.cli("fsck")
         if repair:
             argv.append("--repair")
         return run(argv, timeout=timeout, env=server_environment(), check=False)
 
+    def _create_superuser(self) -> None:
+        username, password = self.credentials
+        run(
+            self.cli("admin", "create-user", username, "--superuser"),
+            env=server_environment(),
+            stdin_text=password + "\n",
+        )
+
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.ready_timeout
         last_problem = "no answer yet"
-        with httpx.Client(timeout=2.0) as client:
+        with httpx.Client(timeout=2.0, auth=RegistryAuth()) as client:
             while time.monotonic() < deadline:
                 assert self.process is not None
                 code = self.process.poll()
@@ -214,13 +238,15 @@ class RegistryFactory:
 
     ``factory()`` gives a started server on a new database of the kind under test;
     ``database_url=None`` leaves the server on its default (SQLite in its data dir), and
-    ``start=False`` returns it unstarted.
+    ``start=False`` returns it unstarted. Each function of ``on_made`` is called with every
+    server made from then on, before it starts.
     """
 
     def __init__(self, base_dir: Path, fresh_database_url: Callable[[Path], str]) -> None:
         self.base_dir = base_dir
         self.fresh_database_url = fresh_database_url
         self.made: list[RegistryProcess] = []
+        self.on_made: list[Callable[[RegistryProcess], None]] = []
 
     def __call__(
         self,
@@ -234,6 +260,8 @@ class RegistryFactory:
         url = self.fresh_database_url(base) if database_url is Fresh.DATABASE else database_url
         server = RegistryProcess(base / "data", url, log_dir=base, workers=workers)
         self.made.append(server)
+        for hook in self.on_made:
+            hook(server)
         if start:
             server.start()
         return server
