@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, exists, false, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.auth.principal import Principal
-from cargohold.auth.scopes import PULL, PUSH, REPOSITORY_ACTIONS, Role, Scope, actions_of
+from cargohold.auth.scopes import REPOSITORY_ACTIONS, Role, Scope, actions_of
 from cargohold.auth.tokens import Grant
 from cargohold.content.repositories import find_repository_id
 from cargohold.db.auth_models import (
@@ -34,7 +34,7 @@ from cargohold.db.auth_models import (
     Team,
     TeamMember,
 )
-from cargohold.db.dialect import insert_ignoring_conflicts
+from cargohold.db.dialect import insert_ignoring_conflicts, insert_returning_id
 from cargohold.db.models import Namespace, Repository
 from cargohold.db.session import Database
 from cargohold.spec.reference import NAME_PATTERN, namespace_of
@@ -56,7 +56,7 @@ class RepositoryAccess:
     def actions(self) -> frozenset[str]:
         """The registry actions (pull, push, delete) this allows."""
         if not self.exists:
-            return frozenset({PULL, PUSH}) if self.may_create else frozenset()
+            return frozenset(REPOSITORY_ACTIONS) if self.may_create else frozenset()
         return actions_of(self.role)
 
 
@@ -209,7 +209,7 @@ async def create_repository(
         await session.execute(select(Namespace).where(Namespace.name == namespace_name))
     ).scalar_one_or_none()
     if namespace is None:
-        namespace = await create_organization(session, namespace_name, principal.account_id)
+        namespace = await _organization_for_push(session, namespace_name, principal.account_id)
     await insert_ignoring_conflicts(
         session,
         Repository,
@@ -255,6 +255,27 @@ async def _creator_needs_admin(
     return await team_role(session, creator, namespace.id) != "admin"
 
 
+async def _organization_for_push(
+    session: AsyncSession, name: str, owner_account_id: int | None
+) -> Namespace:
+    """Organization ``name``, made with its ``owners`` team when missing. Concurrent first
+    pushes into it are safe: one makes it, the others wait for that and find it."""
+    made = await insert_returning_id(session, Namespace, {"name": name, "kind": "organization"})
+    if made is not None:
+        await _add_owners_team(session, made, owner_account_id)
+    return (await session.execute(select(Namespace).where(Namespace.name == name))).scalar_one()
+
+
+async def _add_owners_team(
+    session: AsyncSession, namespace_id: int, owner_account_id: int | None
+) -> None:
+    owners = Team(namespace_id=namespace_id, name="owners", role="admin")
+    session.add(owners)
+    await session.flush()
+    if owner_account_id is not None:
+        session.add(TeamMember(team_id=owners.id, account_id=owner_account_id))
+
+
 async def create_organization(
     session: AsyncSession, name: str, owner_account_id: int | None, email: str | None = None
 ) -> Namespace:
@@ -262,11 +283,7 @@ async def create_organization(
     namespace = Namespace(name=name, kind="organization", email=email)
     session.add(namespace)
     await session.flush()
-    owners = Team(namespace_id=namespace.id, name="owners", role="admin")
-    session.add(owners)
-    await session.flush()
-    if owner_account_id is not None:
-        session.add(TeamMember(team_id=owners.id, account_id=owner_account_id))
+    await _add_owners_team(session, namespace.id, owner_account_id)
     return namespace
 
 

@@ -25,6 +25,21 @@ async def insert_ignoring_conflicts(
     await session.execute(statement)
 
 
+async def insert_returning_id(
+    session: AsyncSession, model: type[DeclarativeBase], row: dict[str, Any]
+) -> int | None:
+    """INSERT ``row`` and return its ``id``; None when it conflicts with a unique
+    constraint (a concurrent writer made it first: on PostgreSQL this waits for that
+    writer's transaction to end)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(row).on_conflict_do_nothing()
+    result = await session.execute(statement.returning(table.c.id))
+    inserted: int | None = result.scalar_one_or_none()
+    return inserted
+
+
 async def insert_or_update(
     session: AsyncSession,
     model: type[DeclarativeBase],

@@ -87,13 +87,6 @@ async def test_blob_of_another_repository_is_unknown(registry_client: httpx.Asyn
     assert_error(response, 404, "BLOB_UNKNOWN")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: a token grants pull and push, never delete, on a repository that "
-    "does not exist (auth.access.RepositoryAccess.actions), so the guard answers 403 DENIED "
-    "'it needs write permission', even to a superuser, instead of letting the handler "
-    "answer 404",
-)
 async def test_delete_in_a_repository_that_does_not_exist_is_unknown(
     registry_client: httpx.AsyncClient,
 ) -> None:

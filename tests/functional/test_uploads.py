@@ -405,17 +405,9 @@ async def test_concurrent_chunked_uploads(registry_client: httpx.AsyncClient) ->
 
 
 async def test_concurrent_first_uploads_create_the_repository_once(
-    registry_client: httpx.AsyncClient, database_kind: str, request: pytest.FixtureRequest
+    registry_client: httpx.AsyncClient,
 ) -> None:
     """Uploads started at once into a repository, and a namespace, that do not exist yet."""
-    if database_kind == "postgresql":
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="server bug (a race): each request creates the organization of the "
-                "unknown namespace (auth.access.create_organization); all but the first fail "
-                "with a unique violation on uq_namespace_name, a 500",
-            )
-        )
     started = await asyncio.gather(
         *(registry_client.post("/v2/new-space/app/blobs/uploads/") for _ in range(6))
     )
