@@ -23,6 +23,7 @@ from cargohold.auth.services import AuthServices
 from cargohold.auth.tokens import installation_secret
 from cargohold.config import Settings, load_settings
 from cargohold.content.advisories import REMATCH_JOB, UPDATE_JOB
+from cargohold.content.gc import GarbageCollector, GcSettings
 from cargohold.content.scans import SCAN_JOB
 from cargohold.content.services import Services
 from cargohold.db.models import utcnow
@@ -103,14 +104,16 @@ def create_auth(settings: Settings, db: Database) -> AuthServices:
 def create_worker_runner(
     settings: Settings, db: Database, services: Services, auth: AuthServices
 ) -> WorkerRunner:
-    """The background workers: image scans, re-matches after advisory updates, the audit
-    log's rotation (when ``audit_retention_days`` is set) and, when ``vulndb_update`` is
-    on, the scheduled updaters. Not started."""
+    """The background workers: image scans, re-matches after advisory updates, garbage
+    collection, the audit log's rotation (when ``audit_retention_days`` is set) and,
+    when ``vulndb_update`` is on, the scheduled updaters. Not started."""
     handlers: dict[str, Handler] = {
         SCAN_JOB: services.scans.scan,
         REMATCH_JOB: services.scans.rematch,
     }
-    startup: list[StartupHook] = [services.scans.requeue_stale]
+    collector = create_collector(settings, db, services.blobs.storage)
+    handlers.update(collector.handlers())
+    startup: list[StartupHook] = [services.scans.requeue_stale, collector.schedule]
     tag_jobs = create_tag_jobs(db, services, auth)
     handlers.update(tag_jobs.handlers())
     startup.append(tag_jobs.schedule)
@@ -132,6 +135,20 @@ def create_worker_runner(
         concurrency=settings.worker_concurrency, poll_seconds=settings.worker_poll_seconds
     )
     return WorkerRunner(db, handlers, runner_settings, startup)
+
+
+def create_collector(settings: Settings, db: Database, storage: StorageDriver) -> GarbageCollector:
+    """Garbage collection's job handlers, with the settings' windows."""
+    return GarbageCollector(
+        db,
+        storage,
+        GcSettings(
+            protection=timedelta(seconds=settings.uploaded_blob_protection_seconds),
+            grace=timedelta(seconds=settings.gc_grace_seconds),
+            abandon=timedelta(seconds=settings.upload_abandon_seconds),
+            interval=timedelta(seconds=settings.gc_interval_seconds),
+        ),
+    )
 
 
 def create_tag_jobs(db: Database, services: Services, auth: AuthServices) -> TagLifecycleJobs:

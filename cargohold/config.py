@@ -103,6 +103,20 @@ class Settings(BaseSettings):
         description="how long a blob uploaded but not yet referenced by a manifest stays "
         "available in its repository",
     )
+    upload_abandon_seconds: int = Field(
+        default=24 * 3600,
+        ge=60,
+        description="uploads without a new chunk for this long are removed with their bytes",
+    )
+    gc_interval_seconds: float = Field(
+        default=60.0, ge=0.05, description="time between two sweeps of garbage collection"
+    )
+    gc_grace_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="garbage collection's margin past every expiry, and the delay between "
+        "removing a blob's row and its bytes",
+    )
     db_pool_size: int = Field(default=10, ge=1, le=200)
     background_workers: bool = Field(
         default=True, description="run the background workers inside each server process"

@@ -19,6 +19,7 @@ from cargohold.api import (
     oidc,
     organizations,
     pull_policy,
+    quotas,
     repositories,
     robots,
     security,
@@ -81,6 +82,7 @@ def create_api() -> FastAPI:
         pull_policy.router,
         tags.router,
         tag_policies.router,
+        quotas.router,
         logs.router,
         repositories.router,
     ):

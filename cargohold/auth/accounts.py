@@ -37,6 +37,7 @@ from cargohold.auth.secrets import (
     parse_token,
     secret_matches,
 )
+from cargohold.content.gc import request_collection
 from cargohold.db.auth_models import Account, Credential, Team, TeamMember
 from cargohold.db.models import Namespace, utcnow
 from cargohold.db.session import Database
@@ -391,6 +392,7 @@ class AccountService:
         async with self._db.write() as session:
             await session.execute(delete(Namespace).where(Namespace.owner_id == account_id))
             await session.execute(delete(Account).where(Account.id == account_id))
+            await request_collection(session)
 
     async def count_users(self) -> int:
         async with self._db.read() as session:

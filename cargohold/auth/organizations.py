@@ -41,6 +41,7 @@ from cargohold.auth.accounts import MAX_USERNAME_LENGTH, AccountService, validat
 from cargohold.auth.principal import ROBOT, USER, Principal
 from cargohold.auth.scopes import Role
 from cargohold.auth.secrets import NewToken
+from cargohold.content.gc import request_collection
 from cargohold.db.auth_models import Account, DefaultPermission, Team, TeamMember
 from cargohold.db.models import Namespace
 from cargohold.db.session import Database
@@ -274,6 +275,7 @@ class OrganizationService:
         async with self._db.write() as session:
             namespace = await namespace_admin(session, principal, name, ORGANIZATION)
             await session.execute(delete(Namespace).where(Namespace.id == namespace.id))
+            await request_collection(session)
 
     async def members(self, principal: Principal, org: str) -> list[Member]:
         """Every account in a team of the organization, by name."""

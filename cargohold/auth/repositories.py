@@ -35,6 +35,7 @@ from cargohold.auth.organizations import (
 )
 from cargohold.auth.principal import Principal
 from cargohold.auth.scopes import Role
+from cargohold.content.gc import request_collection
 from cargohold.content.repositories import find_repository_id
 from cargohold.db.auth_models import Account, RepositoryPermission, Team
 from cargohold.db.dialect import insert_or_update
@@ -153,6 +154,7 @@ class RepositoryService:
         async with self._db.write() as session:
             await require_repository_role(session, principal, name, Role.ADMIN)
             await session.execute(delete(Repository).where(Repository.name == name))
+            await request_collection(session)
 
     async def permissions(self, principal: Principal, name: str) -> list[Grant]:
         async with self._db.read() as session:

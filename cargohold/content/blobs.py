@@ -111,8 +111,11 @@ class BlobService:
             source_id = await find_repository_id(session, source)
             if source_id is None:
                 return None
+            # FOR KEY SHARE: collection cannot remove the blob row between this read and
+            # the target's protection below (see ``content.gc``).
+            readable = accessible_blobs(source_id, [str(digest)], utcnow())
             row = (
-                await session.execute(accessible_blobs(source_id, [str(digest)], utcnow()))
+                await session.execute(readable.with_for_update(read=True, key_share=True))
             ).first()
             if row is None:
                 return None

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.content.blobs import accessible_blobs
+from cargohold.content.gc import record_push, request_collection
 from cargohold.content.repositories import (
     ensure_repository,
     find_repository_id,
@@ -88,6 +89,9 @@ class ManifestService:
             repository_id = await ensure_repository(session, repository)
             await lock_repository(session, repository_id)
             manifest_id = await self._store(session, repository_id, parsed, raw)
+            await record_push(
+                session, repository_id, manifest_id, by_digest=isinstance(reference, Digest)
+            )
             if isinstance(reference, str):
                 expires_at = utcnow() + expires_after if expires_after else None
                 tag_move = await move_tag(
@@ -103,6 +107,7 @@ class ManifestService:
             if repository_id is None:
                 raise ManifestUnknown(f"repository {repository!r} has no manifest {reference}")
             await lock_repository(session, repository_id)
+            await request_collection(session, repository_id)
             if isinstance(reference, Digest):
                 await self._delete_manifest(session, repository_id, repository, reference)
             elif not await end_tag(session, repository_id, reference):

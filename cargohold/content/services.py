@@ -11,6 +11,7 @@ from cargohold.content.catalog import CatalogService
 from cargohold.content.manifests import ManifestService
 from cargohold.content.prune_policies import PrunePolicies
 from cargohold.content.pull_policies import PullPolicies
+from cargohold.content.quotas import QuotaService
 from cargohold.content.scan_reports import ScanReports
 from cargohold.content.scans import ScanService
 from cargohold.content.tag_expiry import ExpiryLabels
@@ -36,6 +37,7 @@ class Services:
     tag_history: TagHistory
     tag_rules: TagRules
     prune_policies: PrunePolicies
+    quotas: QuotaService
 
     @classmethod
     def build(cls, db: Database, storage: StorageDriver, protection: timedelta) -> Services:
@@ -56,4 +58,5 @@ class Services:
             tag_history=TagHistory(db),
             tag_rules=TagRules(db),
             prune_policies=PrunePolicies(db),
+            quotas=QuotaService(db),
         )
