@@ -87,6 +87,7 @@ from sqlalchemy.orm import aliased
 
 from cargohold.content.quotas import charge_manifest, release_unused
 from cargohold.content.repositories import lock_repository
+from cargohold.content.tag_history import DEFAULT_WINDOW
 from cargohold.db.lifecycle_models import NamespaceBlob
 from cargohold.db.models import (
     Blob,
@@ -113,7 +114,6 @@ SWEEP_JOB = "gc-sweep"
 REPOSITORY_JOB = "gc-repository"
 BYTES_JOB = "gc-bytes"
 SWEEP_KEY = "all"
-DEFAULT_WINDOW = timedelta(days=14)
 BATCH = 500
 MAX_ROUNDS = 20
 
@@ -143,8 +143,8 @@ class GcStats:
 
 
 def window_of(tag_history_seconds: int | None) -> timedelta:
-    """A namespace's time-machine window from its column (None: the default). The one
-    place to point at ``tag_history.history_window`` once that is the shared rule."""
+    """A namespace's time-machine window from its column (None: the default), the rule of
+    ``tag_history.history_window`` for a column already read (the sweep reads them all)."""
     return DEFAULT_WINDOW if tag_history_seconds is None else timedelta(seconds=tag_history_seconds)
 
 
