@@ -4,7 +4,9 @@ Security changes (logins, failed logins, permissions, teams, robots, tokens, vis
 are written at once, each in its own transaction. The registry's own traffic (pushes,
 pulls, deletes) is written in batches by a background task about once a second, so that a
 pull does not wait for a write; a process killed between two flushes loses at most that
-second of pull and push entries (the content itself is in the database either way).
+second of pull and push entries (the content itself is in the database either way). In a
+batch, identical entries (one account pulling one manifest from one address, many times
+in that second) are one row with a ``count``.
 
 ``details`` never holds a secret: callers pass names, digests and ids, not credentials.
 """
@@ -46,6 +48,12 @@ class AuditEntry:
     details: Mapping[str, Any] = field(default_factory=dict)
     at: datetime = field(default_factory=utcnow)
 
+    def batch_key(self) -> tuple[Any, ...]:
+        """What entries that may share one row (differing only in time) have in common."""
+        details = tuple(sorted((k, str(v)) for k, v in self.details.items()))
+        principal = (self.principal.name, self.principal.kind)
+        return (self.kind, principal, self.namespace, self.repository, self.client_ip, details)
+
     def row(self) -> dict[str, Any]:
         namespace = self.namespace or (namespace_of(self.repository) if self.repository else None)
         return {
@@ -58,6 +66,18 @@ class AuditEntry:
             "details": json.dumps(dict(self.details), sort_keys=True, default=str),
             "created_at": self.at,
         }
+
+
+@dataclass(slots=True)
+class _Batched:
+    row: dict[str, Any]
+    count: int = 1
+
+    def final_row(self) -> dict[str, Any]:
+        if self.count == 1:
+            return self.row
+        details = json.loads(self.row["details"]) | {"count": self.count}
+        return self.row | {"details": json.dumps(details, sort_keys=True, default=str)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +97,7 @@ class AuditQuery:
 class AuditLog:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._buffer: list[dict[str, Any]] = []
+        self._buffer: dict[tuple[Any, ...], _Batched] = {}
         self._flusher: asyncio.Task[None] | None = None
 
     async def record(self, entry: AuditEntry) -> None:
@@ -86,15 +106,23 @@ class AuditLog:
             await session.execute(insert(AuditEvent), [entry.row()])
 
     def record_later(self, entry: AuditEntry) -> None:
-        """Queue ``entry`` for the next flush (registry traffic). When the buffer is full
-        (the database is not keeping up), the entry is logged as a warning instead."""
-        if len(self._buffer) >= MAX_BUFFER:
+        """Queue ``entry`` for the next flush (registry traffic). Entries that differ only
+        in their time (the same performer pulling the same manifest from the same address)
+        become one row with ``"count"`` in its details and the first one's time. When the
+        buffer is full (the database is not keeping up), the entry is logged as a warning
+        instead."""
+        key = entry.batch_key()
+        batched = self._buffer.get(key)
+        if batched is not None:
+            batched.count += 1
+        elif len(self._buffer) >= MAX_BUFFER:
             log.warning("audit buffer full; entry not stored: %s", entry.row())
-            return
-        self._buffer.append(entry.row())
+        else:
+            self._buffer[key] = _Batched(entry.row())
 
     async def flush(self) -> None:
-        rows, self._buffer = self._buffer, []
+        batched, self._buffer = self._buffer, {}
+        rows = [b.final_row() for b in batched.values()]
         if rows:
             async with self._db.write() as session:
                 await session.execute(insert(AuditEvent), rows)

@@ -20,7 +20,9 @@ async def test_entries_are_filtered_and_paged_newest_first(auth: AuthServices) -
     audit = auth.audit
     await audit.record(AuditEntry("login", ALICE, client_ip="10.0.0.1"))
     for n in range(5):
-        audit.record_later(AuditEntry("push", ROBOT, repository=f"acme/app{n % 2}"))
+        audit.record_later(
+            AuditEntry("push", ROBOT, repository=f"acme/app{n % 2}", details={"n": n})
+        )
     audit.record_later(AuditEntry("pull", ANONYMOUS_PRINCIPAL, repository="acme/app0"))
     await audit.flush()
 
@@ -77,3 +79,16 @@ async def test_stop_flushes_what_is_buffered(auth: AuthServices) -> None:
     audit.record_later(AuditEntry("pull", ALICE, repository="acme/app"))
     await audit.stop()
     assert [e.kind for e in await audit.list(AuditQuery())] == ["pull"]
+
+
+async def test_repeated_entries_of_one_flush_become_one_row_with_a_count(
+    auth: AuthServices,
+) -> None:
+    audit = auth.audit
+    for _ in range(3):
+        audit.record_later(AuditEntry("pull", ROBOT, repository="acme/app", client_ip="10.0.0.9"))
+    audit.record_later(AuditEntry("pull", ROBOT, repository="acme/app", client_ip="10.0.0.8"))
+    await audit.flush()
+    rows = await audit.list(AuditQuery(kind="pull"))
+    counts = sorted((e.client_ip, json.loads(e.details).get("count", 1)) for e in rows)
+    assert counts == [("10.0.0.8", 1), ("10.0.0.9", 3)]
