@@ -265,15 +265,14 @@ async def test_catalog_lists_only_what_the_caller_may_pull(world: World, who: st
 
 
 async def test_creator_may_create_and_then_administers_the_new_repository(world: World) -> None:
-    response = await push(world, "creator", "acme/new-by-creator")
-    assert outcome(response) == OK
-    access = await world.auth.access.repository_access(
-        await world.auth.accounts.principal(
-            (await world.auth.accounts.find("creator")).id  # type: ignore[union-attr]
-        ),  # type: ignore[arg-type]
-        "acme/new-by-creator",
-    )
-    assert access.role is not None and access.role.label == "admin"
+    """Administering shows as reading the repository's permissions (admin only)."""
+    assert outcome(await push(world, "creator", "acme/new-by-creator")) == OK
+    permissions = "/api/v1/repository/acme/new-by-creator/permissions"
+    as_creator = await world.client.get(permissions, auth=("creator", PASSWORD))
+    assert as_creator.status_code == 200, as_creator.text
+    assert {"kind": "user", "name": "creator", "role": "admin"} in as_creator.json()
+    as_lurker = await world.client.get(permissions, auth=("lurker", PASSWORD))
+    assert as_lurker.status_code in (403, 404)
     assert outcome(await pull(world, "outsider", "acme/new-by-creator")) == HIDDEN
 
 
