@@ -41,8 +41,16 @@ DigestText = Annotated[
 ]
 
 
+class Security(BaseModel):
+    """The tagged manifest's scan status and its vulnerabilities counted per severity."""
+
+    status: str
+    counts: dict[str, int]
+
+
 class TagOut(Out):
-    """One lifetime of a tag: ``end`` is null while it is alive."""
+    """One lifetime of a tag: ``end`` is null while it is alive. Listings add the scan
+    summary of its manifest (``security``; null once the manifest is gone)."""
 
     name: str
     manifest_digest: str
@@ -50,6 +58,7 @@ class TagOut(Out):
     end: datetime | None
     expires_at: datetime | None
     restored: bool
+    security: Security | None = None
 
 
 class TagList(BaseModel):
@@ -88,10 +97,14 @@ async def list_tags(
     within the namespace's window; ``specific_tag`` gives one tag's whole history."""
     query = TagQuery(active_only, specific_tag, pattern, page, per_page)
     found = await content.tag_history.history(name, query)
-    return TagList(
-        tags=[TagOut.model_validate(record) for record in found.tags],
-        next_page=page + 1 if found.has_more else None,
-    )
+    digests = {record.manifest_digest for record in found.tags}
+    scans = await content.scan_reports.summaries(name, digests)
+    tags = []
+    for record in found.tags:
+        summary = scans.get(record.manifest_digest)
+        security = Security(status=summary.status, counts=summary.counts) if summary else None
+        tags.append(TagOut.model_validate(record).model_copy(update={"security": security}))
+    return TagList(tags=tags, next_page=page + 1 if found.has_more else None)
 
 
 @router.post(f"{TAG}/{{tag}}/restore")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +15,7 @@ from cargohold.db.scanner_models import EventRow, ManifestScan
 from cargohold.db.session import Database
 from cargohold.errors import ManifestUnknown
 from cargohold.scanner.indexer import ImageIndex
+from cargohold.scanner.severity import Severity
 from cargohold.spec.digest import Digest
 
 
@@ -29,6 +32,15 @@ class ScanRecord:
     index: ImageIndex | None
     findings: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanSummary:
+    """A manifest's scan status and its findings counted per severity label (every label
+    present, highest first)."""
+
+    status: str
+    counts: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +93,20 @@ class ScanReports:
             error=row.error,
         )
 
+    async def summaries(self, repository: str, digests: Iterable[str]) -> dict[str, ScanSummary]:
+        """The scan summary of each of ``digests`` stored in ``repository`` (others are left
+        out), for listings: one query for them all."""
+        query = (
+            select(Manifest.digest, ManifestScan.status, ManifestScan.findings)
+            .select_from(Manifest)
+            .join(Repository, Repository.id == Manifest.repository_id)
+            .outerjoin(ManifestScan, ManifestScan.manifest_id == Manifest.id)
+            .where(Repository.name == repository, Manifest.digest.in_(set(digests)))
+        )
+        async with self.db.read() as session:
+            rows = (await session.execute(query)).all()
+        return {row.digest: _summary(row.status, row.findings) for row in rows}
+
     async def events(self, repository: str | None = None, after_id: int = 0) -> list[Event]:
         """Events after ``after_id``, oldest first, of one repository or all."""
         query = select(EventRow).where(EventRow.id > after_id).order_by(EventRow.id)
@@ -92,3 +118,9 @@ class ScanReports:
             Event(row.id, row.kind, row.repository, row.manifest_digest, json.loads(row.payload))
             for row in rows
         ]
+
+
+def _summary(status: str | None, findings: str | None) -> ScanSummary:
+    found = Counter(f["severity"] for f in json.loads(findings)) if findings else Counter()
+    counts = {s.label: found[s.label] for s in sorted(Severity, reverse=True)}
+    return ScanSummary(status or "queued", counts)
