@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, update
 
 from cargohold.content.repositories import lock_repository
 from cargohold.content.tag_history import alive_at
-from cargohold.content.tag_rules import matching_rule, namespace_scope, rules_for
+from cargohold.content.tag_rules import in_scope, matching_rule, namespace_scope, rules_for
 from cargohold.db.lifecycle_models import PrunePolicy
 from cargohold.db.models import Manifest, Namespace, Repository, Tag, utcnow
 from cargohold.db.session import Database
@@ -66,7 +66,7 @@ class PrunePolicies:
             rows = (
                 await session.execute(
                     select(PrunePolicy)
-                    .where(PrunePolicy.namespace_id == namespace_id, _same(repository_id))
+                    .where(in_scope(PrunePolicy, namespace_id, repository_id))
                     .order_by(PrunePolicy.id)
                 )
             ).scalars()
@@ -106,8 +106,7 @@ class PrunePolicies:
                 await session.execute(
                     select(PrunePolicy).where(
                         PrunePolicy.id == policy_id,
-                        PrunePolicy.namespace_id == namespace_id,
-                        _same(repository_id),
+                        in_scope(PrunePolicy, namespace_id, repository_id),
                     )
                 )
             ).scalar_one_or_none()
@@ -178,12 +177,6 @@ def _doomed(policy: PrunePolicyInfo, rows: Sequence[Any], now: datetime) -> list
         return matching[policy.value :]
     cutoff = now - timedelta(seconds=policy.value)
     return [row for row in matching if row.lifetime_start < cutoff]
-
-
-def _same(repository_id: int | None) -> Any:
-    if repository_id is None:
-        return PrunePolicy.repository_id.is_(None)
-    return PrunePolicy.repository_id == repository_id
 
 
 def _info(policy: PrunePolicy, namespace: str, repository: str | None) -> PrunePolicyInfo:

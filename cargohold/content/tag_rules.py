@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
 
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.content.repositories import require_repository_id
-from cargohold.db.lifecycle_models import TagRule
+from cargohold.db.lifecycle_models import PrunePolicy, TagRule
 from cargohold.db.models import Namespace, Repository
 from cargohold.db.session import Database
 from cargohold.errors import Denied, NotFound
@@ -91,7 +91,7 @@ class TagRules:
             rows = (
                 await session.execute(
                     select(TagRule)
-                    .where(TagRule.namespace_id == namespace_id, _same(repository_id))
+                    .where(in_scope(TagRule, namespace_id, repository_id))
                     .order_by(TagRule.id)
                 )
             ).scalars()
@@ -112,9 +112,7 @@ class TagRules:
             rule = (
                 await session.execute(
                     select(TagRule).where(
-                        TagRule.id == rule_id,
-                        TagRule.namespace_id == namespace_id,
-                        _same(repository_id),
+                        TagRule.id == rule_id, in_scope(TagRule, namespace_id, repository_id)
                     )
                 )
             ).scalar_one_or_none()
@@ -140,10 +138,17 @@ async def namespace_scope(
     return namespace_id, await require_repository_id(session, repository)
 
 
-def _same(repository_id: int | None) -> ColumnElement[bool]:
-    if repository_id is None:
-        return TagRule.repository_id.is_(None)
-    return TagRule.repository_id == repository_id
+def in_scope(
+    model: type[TagRule | PrunePolicy], namespace_id: int, repository_id: int | None
+) -> ColumnElement[bool]:
+    """Rows of ``model`` (rules, prune policies) set for exactly this scope: the namespace
+    and that repository, or, with ``repository_id`` None, the namespace as a whole."""
+    same_repository = (
+        model.repository_id.is_(None)
+        if repository_id is None
+        else model.repository_id == repository_id
+    )
+    return and_(model.namespace_id == namespace_id, same_repository)
 
 
 def _info(rule: TagRule, namespace: str, repository: str | None) -> TagRuleInfo:
