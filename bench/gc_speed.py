@@ -1,7 +1,7 @@
 """Benchmark of garbage collection (not a test): bytes reclaimed per minute of collection,
 and push throughput while collection runs against without it.
 
-    /opt/chvenv/bin/python bench/gc_speed.py [--seconds 15] [--pushers 4]
+    python -m bench.gc_speed [--seconds 15] [--pushers 4]
         [--layer-kib 256] [--database-url postgresql://...]
 
 It runs the registry application in process (``create_app``, background workers off) on
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
 import tempfile
@@ -30,6 +29,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import update
 
+from bench.pushing import push_image
 from cargohold.app import create_app
 from cargohold.auth.secrets import TokenKind
 from cargohold.config import load_settings
@@ -38,49 +38,16 @@ from cargohold.content.services import Services
 from cargohold.db.migrate import upgrade
 from cargohold.db.models import Blob, Manifest, Namespace, UploadedBlob, utcnow
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MiB = 1 << 20
 PROTECTION_SECONDS = 2
 SHARED = [os.urandom(64 * 1024), os.urandom(64 * 1024)]
-
-
-def digest_of(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 async def push_and_untag(client: httpx.AsyncClient, name: str, tag: str, kib: int) -> int:
     """Push an image as ``name:tag`` and delete the tag; the bytes uploaded."""
     config = json.dumps({"os": "linux", "nonce": os.urandom(8).hex()}).encode()
     layers = [*SHARED, os.urandom(kib * 1024)]
-    for blob in [config, *layers]:
-        started = await client.post(f"/v2/{name}/blobs/uploads/")
-        location = started.headers["location"]
-        separator = "&" if "?" in location else "?"
-        done = await client.put(f"{location}{separator}digest={digest_of(blob)}", content=blob)
-        assert done.status_code == 201, done.text
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": digest_of(config),
-                "size": len(config),
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": digest_of(blob),
-                    "size": len(blob),
-                }
-                for blob in layers
-            ],
-        }
-    ).encode()
-    response = await client.put(
-        f"/v2/{name}/manifests/{tag}", content=manifest, headers={"Content-Type": OCI_MANIFEST}
-    )
-    assert response.status_code == 201, response.text
+    await push_image(client, name, tag, config, layers)
     deleted = await client.delete(f"/v2/{name}/manifests/{tag}")
     assert deleted.status_code == 202, deleted.text
     return len(config) + sum(map(len, layers))

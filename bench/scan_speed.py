@@ -1,7 +1,7 @@
 """Benchmark of the whole scan pipeline (not a test): images indexed per minute, and the
 seconds to scan a ~70 MB image.
 
-    /opt/chvenv/bin/python bench/scan_speed.py [--megabytes 70] [--images 20]
+    python -m bench.scan_speed [--megabytes 70] [--images 20]
         [--small-megabytes 5] [--database-url postgresql://...]
 
 It runs the registry application in process (``create_app``, background workers off) on
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
-import hashlib
 import io
 import json
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 import httpx
 
 from bench.index_speed import DPKG_STATUS, MiB, build_layers
+from bench.pushing import push_image
 from cargohold.app import create_app, create_worker_runner
 from cargohold.auth.secrets import TokenKind
 from cargohold.auth.services import AuthServices
@@ -41,11 +41,6 @@ from cargohold.scanner.feeds.osv import parse_osv_record
 from cargohold.workers.runner import WorkerRunner
 
 FIXTURES = Path(__file__).parent.parent / "tests" / "unit" / "scanner" / "data"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-
-
-def digest_of(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def os_layer() -> bytes:
@@ -87,36 +82,7 @@ async def push(
     """Push an image of ``layers`` as ``name:latest``, logged in; its manifest digest."""
     client.headers["Authorization"] = f"Bearer {await bearer(client, credentials, name)}"
     config = json.dumps({"architecture": "amd64", "os": "linux", "name": name}).encode()
-    for blob in [config, *layers]:
-        started = await client.post(f"/v2/{name}/blobs/uploads/")
-        location = started.headers["location"]
-        separator = "&" if "?" in location else "?"
-        done = await client.put(f"{location}{separator}digest={digest_of(blob)}", content=blob)
-        assert done.status_code == 201, done.text
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": digest_of(config),
-                "size": len(config),
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": digest_of(blob),
-                    "size": len(blob),
-                }
-                for blob in layers
-            ],
-        }
-    ).encode()
-    response = await client.put(
-        f"/v2/{name}/manifests/latest", content=manifest, headers={"Content-Type": OCI_MANIFEST}
-    )
-    assert response.status_code == 201, response.text
-    return digest_of(manifest)
+    return await push_image(client, name, "latest", config, layers)
 
 
 async def load_advisories(services: Services) -> None:
