@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import Select, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -92,10 +91,6 @@ class BlobService:
         if row is not None:
             return BlobInfo(row.digest, row.size)
         raise BlobUnknown(f"blob {digest} is not known in repository {repository!r}")
-
-    def local_path(self, blob: BlobInfo) -> Path | None:
-        """Where the blob's bytes are on local disk, for zero-copy serving, if they are."""
-        return self.storage.local_path(blob.key)
 
     def read(
         self, blob: BlobInfo, offset: int = 0, length: int | None = None

@@ -82,9 +82,8 @@ class StorageDriver(abc.ABC):
         """Seconds since the epoch of the object's last change, or None when missing."""
 
     def local_path(self, key: str) -> Path | None:
-        """A filesystem path that holds the object's bytes, for zero-copy serving.
-
-        Drivers whose bytes are not on a local filesystem return None (the default).
+        """A filesystem path that holds the object's bytes (for tools such as ``fsck``'s
+        tests). Drivers whose bytes are not on a local filesystem return None (the default).
         """
         return None
 
