@@ -24,7 +24,7 @@ from cargohold.auth.tokens import installation_secret
 from cargohold.config import Settings, load_settings
 from cargohold.content.advisories import REMATCH_JOB, UPDATE_JOB
 from cargohold.content.gc import GarbageCollector, GcSettings
-from cargohold.content.scans import SCAN_JOB
+from cargohold.content.scans import SBOM_REFERRER_JOB, SCAN_JOB
 from cargohold.content.services import Services
 from cargohold.db.models import utcnow
 from cargohold.db.session import Database
@@ -104,11 +104,12 @@ def create_auth(settings: Settings, db: Database) -> AuthServices:
 def create_worker_runner(
     settings: Settings, db: Database, services: Services, auth: AuthServices
 ) -> WorkerRunner:
-    """The background workers: image scans, re-matches after advisory updates, garbage
-    collection, the audit log's rotation (when ``audit_retention_days`` is set) and,
-    when ``vulndb_update`` is on, the scheduled updaters. Not started."""
+    """The background workers: image scans, SBOM referrers, re-matches after advisory
+    updates, garbage collection, the audit log's rotation (when ``audit_retention_days``
+    is set) and, when ``vulndb_update`` is on, the scheduled updaters. Not started."""
     handlers: dict[str, Handler] = {
         SCAN_JOB: services.scans.scan,
+        SBOM_REFERRER_JOB: services.sbom_referrers.attach,
         REMATCH_JOB: services.scans.rematch,
     }
     collector = create_collector(settings, db, services.blobs.storage)

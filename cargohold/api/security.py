@@ -8,14 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 
 from cargohold.api.errors import ERROR_RESPONSES
 from cargohold.api.permissions import ReadableRepository
 from cargohold.api.services import Content
 from cargohold.content.scan_reports import ScanRecord
 from cargohold.errors import ManifestUnknown
-from cargohold.scanner.sbom import cyclonedx_sbom
+from cargohold.scanner.sbom import cyclonedx_bytes, cyclonedx_sbom
 from cargohold.scanner.severity import Severity
 from cargohold.spec.digest import Digest
 
@@ -50,11 +50,12 @@ async def security_report(
 
 @router.get(
     f"{MANIFEST}/sbom",
-    response_class=JSONResponse,
+    response_class=Response,
     responses={200: {"content": {CYCLONEDX_JSON: {}}, "description": "a CycloneDX 1.5 SBOM"}},
 )
-async def sbom(name: ReadableRepository, digest: DigestText, content: Content) -> JSONResponse:
-    """The image's CycloneDX 1.5 SBOM; 404 while it is not indexed."""
+async def sbom(name: ReadableRepository, digest: DigestText, content: Content) -> Response:
+    """The image's CycloneDX 1.5 SBOM; 404 while it is not indexed. The same bytes as the
+    SBOM a namespace may attach as a referrer (``content.sbom_referrers``)."""
     record = await content.scan_reports.record(name, Digest.parse(digest))
     if record.index is None:
         raise ManifestUnknown(
@@ -62,7 +63,7 @@ async def sbom(name: ReadableRepository, digest: DigestText, content: Content) -
             {"status": record.status},
         )
     document = cyclonedx_sbom(record.index, name, record.digest)
-    return JSONResponse(document, media_type=CYCLONEDX_JSON)
+    return Response(cyclonedx_bytes(document), media_type=CYCLONEDX_JSON)
 
 
 def render_report(record: ScanRecord) -> dict[str, Any]:

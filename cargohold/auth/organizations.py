@@ -264,6 +264,13 @@ class OrganizationService:
         async with self._db.read() as session:
             await namespace_admin(session, principal, namespace)
 
+    async def require_seen(self, principal: Principal, namespace: str) -> None:
+        """Refuse (``NotFound`` or ``Unauthorized``) a principal who does not see the user
+        or organization ``namespace`` (its user, the organization's team members,
+        superusers)."""
+        async with self._db.read() as session:
+            await seen_namespace(session, principal, namespace)
+
     async def get(self, principal: Principal, name: str) -> OrganizationInfo:
         async with self._db.read() as session:
             namespace = await seen_namespace(session, principal, name, ORGANIZATION)

@@ -7,7 +7,8 @@
   (``StorageDriver.read``, never to disk), indexes them, matches the packages against the
   stored advisories and stores index and findings: status ``scanned``, or
   ``unsupported`` when the indexer says so. A broken layer stream is retried, then
-  ``failed``.
+  ``failed``. A ``scanned`` image in a namespace with ``sbom_referrers`` on gets a
+  ``SBOM_REFERRER_JOB`` in the same transaction (``sbom_referrers.SbomReferrers.attach``).
 - ``ScanService.rematch`` (the ``REMATCH_JOB`` handler, queued by every advisory update):
   matches every stored index again WITHOUT reading layers, and records each manifest's
   new findings as one ``vulnerability_found`` event (table ``event``, and a log line).
@@ -29,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.content.advisories import AdvisoryStore
 from cargohold.db.dialect import insert_ignoring_conflicts
-from cargohold.db.models import Manifest, Repository, utcnow
+from cargohold.db.models import Manifest, Namespace, Repository, utcnow
 from cargohold.db.scanner_models import EventRow, ManifestScan
 from cargohold.db.session import Database
 from cargohold.errors import CargoholdError
@@ -54,6 +55,10 @@ log = logging.getLogger(__name__)
 
 SCAN_JOB = "scan-manifest"
 """The work queue's job kind that scans one manifest (key: the manifest's row id)."""
+
+SBOM_REFERRER_JOB = "attach-sbom"
+"""The job that attaches a scanned image's SBOM as a referrer (key: the manifest's row id);
+its handler is ``sbom_referrers.SbomReferrers.attach``."""
 
 VULNERABILITY_FOUND = "vulnerability_found"
 
@@ -238,6 +243,8 @@ class ScanService:
                     matched_at=now,
                 )
             )
+            if status == SCANNED and await _wants_sbom_referrer(session, manifest_id):
+                await queue.enqueue(session, SBOM_REFERRER_JOB, str(manifest_id))
         log.info(
             "image scanned",
             extra={
@@ -296,6 +303,17 @@ class ScanService:
             )
             if new:
                 await _record_found(session, manifest_id, new)
+
+
+async def _wants_sbom_referrer(session: AsyncSession, manifest_id: int) -> bool:
+    """Whether the namespace of manifest ``manifest_id`` attaches SBOMs as referrers."""
+    wanted = await session.scalar(
+        select(Namespace.sbom_referrers)
+        .join(Repository, Repository.namespace_id == Namespace.id)
+        .join(Manifest, Manifest.repository_id == Repository.id)
+        .where(Manifest.id == manifest_id)
+    )
+    return bool(wanted)
 
 
 def _finding_identity(index: ImageIndex, finding: dict[str, Any]) -> tuple[str, str, str, str]:

@@ -12,6 +12,7 @@ from cargohold.content.manifests import ManifestService
 from cargohold.content.prune_policies import PrunePolicies
 from cargohold.content.pull_policies import PullPolicies
 from cargohold.content.quotas import QuotaService
+from cargohold.content.sbom_referrers import SbomReferrers
 from cargohold.content.scan_reports import ScanReports
 from cargohold.content.scans import ScanService
 from cargohold.content.tag_expiry import ExpiryLabels
@@ -38,6 +39,7 @@ class Services:
     tag_rules: TagRules
     prune_policies: PrunePolicies
     quotas: QuotaService
+    sbom_referrers: SbomReferrers
 
     @classmethod
     def build(cls, db: Database, storage: StorageDriver, protection: timedelta) -> Services:
@@ -45,10 +47,12 @@ class Services:
         long an uploaded blob stays readable before a manifest references it."""
         advisories = AdvisoryStore(db)
         scan_reports = ScanReports(db)
+        uploads = UploadService(db, storage, protection)
+        manifests = ManifestService(db, ExpiryLabels(storage))
         return cls(
             blobs=BlobService(db, storage, protection),
-            uploads=UploadService(db, storage, protection),
-            manifests=ManifestService(db, ExpiryLabels(storage)),
+            uploads=uploads,
+            manifests=manifests,
             tags=TagService(db),
             catalog=CatalogService(db),
             advisories=advisories,
@@ -59,4 +63,5 @@ class Services:
             tag_rules=TagRules(db),
             prune_policies=PrunePolicies(db),
             quotas=QuotaService(db),
+            sbom_referrers=SbomReferrers(db, manifests, uploads),
         )

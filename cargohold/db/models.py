@@ -89,7 +89,8 @@ class Namespace(Base):
     ``user``, ``owner_id`` the user's account) or an organization's. ``tag_history_seconds``
     is its time-machine window (None: the installation's default); ``usage_bytes`` the
     size of the blobs its manifests use, each counted once (``namespace_blob``), against
-    ``quota_bytes`` (None: no quota)."""
+    ``quota_bytes`` (None: no quota). With ``sbom_referrers`` each scanned image gets its
+    CycloneDX SBOM attached as an OCI referrer (``content.sbom_referrers``)."""
 
     __tablename__ = "namespace"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -103,6 +104,7 @@ class Namespace(Base):
     quota_bytes: Mapped[int | None] = mapped_column(BigInteger)
     quota_warning_percent: Mapped[int] = mapped_column(Integer, default=80)
     usage_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    sbom_referrers: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

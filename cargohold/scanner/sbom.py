@@ -9,6 +9,7 @@ Package URLs follow the purl specification's types (``deb``, ``apk``, ``rpm``, `
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 from urllib.parse import quote
@@ -49,8 +50,16 @@ def cyclonedx_sbom(index: ImageIndex, image_name: str, digest: str) -> dict[str,
     }
 
 
+def cyclonedx_bytes(document: dict[str, Any]) -> bytes:
+    """The bytes of an SBOM document as the API serves it and a referrer stores it:
+    compact UTF-8 JSON, keys in the document's order, so equal documents give equal
+    digests."""
+    return json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
 def package_url(package: InstalledPackage, index: ImageIndex) -> str:
-    """The purl of ``package`` (with the distribution as a qualifier for OS packages)."""
+    """The purl of ``package`` (with the distribution as a qualifier for OS packages);
+    a Go module's is ``pkg:golang/PATH@vVERSION`` (``stdlib`` for the standard library)."""
     kind = _PURL_TYPES[package.kind]
     name = package.name.lower() if package.kind == PackageKind.PYTHON else package.name
     namespace = ""
@@ -62,7 +71,9 @@ def package_url(package: InstalledPackage, index: ImageIndex) -> str:
         release = index.distribution.version_id or index.distribution.version_codename
         if release:
             qualifiers.append(f"distro={quote(index.distribution.id + '-' + release, safe='')}")
-    purl = f"pkg:{kind}/{namespace}{quote(name, safe='@/')}@{quote(package.version, safe='')}"
+    # Go module versions are kept as OSV writes them; Go's own spelling has the v.
+    version = "v" + package.version if package.kind == PackageKind.GO else package.version
+    purl = f"pkg:{kind}/{namespace}{quote(name, safe='@/')}@{quote(version, safe='')}"
     return purl + ("?" + "&".join(qualifiers) if qualifiers else "")
 
 

@@ -22,6 +22,9 @@ OCI_CONFIG: Final = "application/vnd.oci.image.config.v1+json"
 DOCKER_CONFIG: Final = "application/vnd.docker.container.image.v1+json"
 OCI_EMPTY: Final = "application/vnd.oci.empty.v1+json"
 
+# Artifacts.
+CYCLONEDX_JSON: Final = "application/vnd.cyclonedx+json"
+
 # Layers.
 OCI_LAYER: Final = "application/vnd.oci.image.layer.v1.tar"
 OCI_LAYER_GZIP: Final = "application/vnd.oci.image.layer.v1.tar+gzip"

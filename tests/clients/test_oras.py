@@ -13,6 +13,7 @@ import pytest
 from support.clients import ClientSandbox
 from support.distribution import upload_blob
 from support.images import OCI_INDEX, OCI_MANIFEST, TestImage, sha256_digest
+from support.processes import wait_until
 from support.registry import RegistryProcess
 
 pytestmark = pytest.mark.clients
@@ -20,6 +21,8 @@ pytestmark = pytest.mark.clients
 SBOM_TYPE = "application/vnd.example.sbom.v1+json"
 SIGNATURE_TYPE = "application/vnd.example.signature.v1"
 EMPTY_CONFIG = "application/vnd.oci.empty.v1+json"
+CYCLONEDX = "application/vnd.cyclonedx+json"
+SCAN_SECONDS = 120.0
 
 
 def oras_client(registry: RegistryProcess) -> oras.client.OrasClient:
@@ -155,3 +158,41 @@ def test_referrers_list_artifacts_that_name_an_image_as_subject(
 
     assert unrelated.status_code == 200, unrelated.text
     assert unrelated.json()["manifests"] == []
+
+
+def test_oras_pulls_the_sbom_a_scan_attached(
+    registry: RegistryProcess,
+    client_sandbox: ClientSandbox,
+    busybox_image: TestImage,
+    tmp_path: Path,
+) -> None:
+    """In a namespace with ``sbom-referrers`` on, the scan's SBOM is an artifact oras
+    pulls as a file, byte for byte the API's ``.../sbom``."""
+    name, digest = "sbomtown/busybox", busybox_image.digest
+    with registry.http() as http:
+        assert http.post("/api/v1/organization", json={"name": "sbomtown"}).status_code == 201
+        setting = http.put("/api/v1/namespace/sbomtown/sbom-referrers", json={"attach": True})
+        assert setting.status_code == 200, setting.text
+    client_sandbox.push(busybox_image, f"{registry.host}/{name}:v1")
+
+    def attached() -> list[dict[str, Any]]:
+        with registry.http() as http:
+            response = http.get(
+                f"/v2/{name}/referrers/{digest}", params={"artifactType": CYCLONEDX}
+            )
+        manifests: list[dict[str, Any]] = response.json()["manifests"]
+        return manifests
+
+    wait_until(lambda: bool(attached()), timeout=SCAN_SECONDS,
+               message=lambda: registry.logs()[-3000:])
+    [sbom] = attached()
+    pulled = oras_client(registry).pull(
+        target=f"{registry.host}/{name}@{sbom['digest']}", outdir=str(tmp_path / "pulled")
+    )
+    with registry.http() as http:
+        served = http.get(f"/api/v1/repository/{name}/manifest/{digest}/sbom")
+
+    assert served.status_code == 200, served.text
+    assert [Path(p).name for p in pulled] == ["sbom.cyclonedx.json"]
+    assert Path(pulled[0]).read_bytes() == served.content
+    assert json.loads(served.content)["metadata"]["component"]["version"] == digest
