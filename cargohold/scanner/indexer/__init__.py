@@ -7,7 +7,8 @@ per manifest, with ``INDEXER_VERSION``; a stored index of another version is sta
 Formats read: os-release; dpkg (``status``, distroless ``status.d``); apk
 (``lib/apk/db/installed``); rpm (``rpmdb.sqlite``; BerkeleyDB and ndb are reported, not
 read); Python (``.dist-info``, ``.egg-info``; OS-packaged ones skipped); npm (installed
-``package.json`` files, v2/v3 lockfiles).
+``package.json`` files, v2/v3 lockfiles); Go (the build info of ELF executables built by
+Go 1.18 or later: modules and the standard library; older ones are reported, not read).
 
 Module map::
 
@@ -16,11 +17,14 @@ Module map::
     decompression.py    which blobs are layers; gzip / zstd / plain by magic bytes
     layer_reader.py     one tar stream -> LayerChanges (records, whiteouts, links)
     records.py          which paths are records and how each is kept
+    go_buildinfo.py     Go build info found in an executable as it streams by
+    elf.py              where an executable's writable data lies (program headers)
     paths.py            path normalisation, whiteouts, symlink targets
     filesystem.py       overlay of LayerChanges -> the merged view of records
     extraction.py       runs every format reader over the merged view
     findings.py         what readers report into; per-file-version parse cache
     os_release.py dpkg.py apk.py rpmdb.py rpm_header.py python_packages.py npm.py
+    go_binaries.py
 """
 
 from cargohold.scanner.indexer.errors import LayerStreamFailed

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from cargohold.scanner.indexer import apk, dpkg, npm, os_release, python_packages, rpmdb
+from cargohold.scanner.indexer import (
+    apk,
+    dpkg,
+    go_binaries,
+    npm,
+    os_release,
+    python_packages,
+    rpmdb,
+)
 from cargohold.scanner.indexer.filesystem import MergedFilesystem
 from cargohold.scanner.indexer.findings import Findings, ParseCache
 
@@ -19,6 +27,7 @@ COLLECTORS: Final[tuple[Collector, ...]] = (
     # After the OS readers: it skips Python metadata that OS packages own.
     python_packages.collect,
     npm.collect,
+    go_binaries.collect,
 )
 
 

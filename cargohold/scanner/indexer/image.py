@@ -23,6 +23,7 @@ from cargohold.scanner.indexer.model import (
     InstalledPackage,
     LayerSource,
 )
+from cargohold.scanner.indexer.records import RecordKind
 
 
 async def index_image(
@@ -62,7 +63,8 @@ async def _index_layers(
     findings, layer_warnings = Findings(), []
     history: list[frozenset[InstalledPackage]] = []
     for layer_index, layer in enumerate(layers):
-        changes = await _read_layer(layer, limits, spool_dir)
+        go_binaries = frozenset(filesystem.paths_of(RecordKind.GO_BINARY))
+        changes = await _read_layer(layer, limits, spool_dir, go_binaries)
         layer_warnings += changes.warnings
         if filesystem.apply(layer_index, changes):
             findings = await asyncio.to_thread(collect_findings, filesystem, cache)
@@ -93,11 +95,13 @@ def attribute_layers(
     return attributed
 
 
-async def _read_layer(layer: LayerSource, limits: IndexLimits, spool_dir: Path) -> LayerChanges:
+async def _read_layer(
+    layer: LayerSource, limits: IndexLimits, spool_dir: Path, go_binaries_below: frozenset[str]
+) -> LayerChanges:
     chunks = layer.open()
     reader = BlockingChunkReader(chunks, asyncio.get_running_loop())
     try:
-        return await asyncio.to_thread(read_layer, reader, limits, spool_dir)
+        return await asyncio.to_thread(read_layer, reader, limits, spool_dir, go_binaries_below)
     finally:
         reader.close()
         await _close_stream(chunks)

@@ -3,6 +3,11 @@
 The stream is read once, front to back (``tarfile`` mode ``r|``): nothing is unpacked to
 disk, and only records (see ``records``) are kept, within the size limits. An rpm SQLite
 database is spooled to a file in ``spool_dir`` because SQLite opens databases by path.
+
+Executables are searched for Go build info as they pass by (``go_buildinfo``), and only
+the build info is kept. Because they are found by content, a file of another kind that
+replaces one in a later layer is not a record: the caller names the paths of the Go
+executables below (``go_binaries_below``) so that such a file hides them.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import IO, cast
 
 import zstandard
 
-from cargohold.scanner.indexer import paths, records
+from cargohold.scanner.indexer import elf, go_buildinfo, paths, records
 from cargohold.scanner.indexer.decompression import PeekableStream, open_tar_stream
 from cargohold.scanner.indexer.errors import ImageUnsupported
 from cargohold.scanner.indexer.limits import IndexLimits
@@ -52,8 +57,9 @@ Entry = CapturedFile | Symlink
 class LayerChanges:
     """What one layer does to the files of interest.
 
-    ``hidden`` (whiteouts, and links the indexer cannot follow) and ``opaque_dirs`` apply
-    to the layers below; ``entries`` are this layer's own records and apply after them.
+    ``hidden`` (whiteouts, links the indexer cannot follow, and files that replace a Go
+    executable with something else) and ``opaque_dirs`` apply to the layers below;
+    ``entries`` are this layer's own records and apply after them.
     """
 
     entries: dict[str, Entry] = field(default_factory=dict)
@@ -62,11 +68,18 @@ class LayerChanges:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_layer(blob: PeekableStream, limits: IndexLimits, spool_dir: Path) -> LayerChanges:
+def read_layer(
+    blob: PeekableStream,
+    limits: IndexLimits,
+    spool_dir: Path,
+    go_binaries_below: frozenset[str] = frozenset(),
+) -> LayerChanges:
     """The changes a layer blob (compressed or not) makes; ``ImageUnsupported`` if it is not
-    a tar stream or is past ``limits``. Blocking: run it on a thread."""
+    a tar stream or is past ``limits``. ``go_binaries_below`` are the paths of the Go
+    executables in the layers below; any entry at one of them hides it. Blocking: run it
+    on a thread."""
     stream = open_tar_stream(blob, limits.max_layer_bytes)
-    collector = _LayerCollector(limits, spool_dir)
+    collector = _LayerCollector(limits, spool_dir, go_binaries_below)
     try:
         with tarfile.open(
             fileobj=cast(IO[bytes], stream), mode="r|", bufsize=_TAR_BUFFER_SIZE
@@ -83,10 +96,13 @@ def read_layer(blob: PeekableStream, limits: IndexLimits, spool_dir: Path) -> La
 class _LayerCollector:
     """Sorts tar members into a ``LayerChanges``, keeping count of what it holds."""
 
-    def __init__(self, limits: IndexLimits, spool_dir: Path) -> None:
+    def __init__(
+        self, limits: IndexLimits, spool_dir: Path, go_binaries_below: frozenset[str]
+    ) -> None:
         self.changes = LayerChanges()
         self._limits = limits
         self._spool_dir = spool_dir
+        self._go_binaries_below = go_binaries_below
         self._captured_bytes = 0
 
     def add(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
@@ -95,8 +111,12 @@ class _LayerCollector:
         if whiteout is not None:
             self._add_whiteout(whiteout)
             return
+        if path in self._go_binaries_below:
+            # Replaced: by another Go executable (an entry below) or by anything else.
+            self.changes.hidden.append(path)
         kind = records.classify(path)
         if kind is None:
+            self._add_unnamed(archive, member, path)
             return
         if member.isreg():
             self.changes.entries[path] = self._capture(archive, member, path, kind)
@@ -104,6 +124,34 @@ class _LayerCollector:
             self.changes.entries[path] = Symlink(kind, paths.symlink_target(path, member.linkname))
         elif member.islnk():
             self._add_hard_link(path, kind, paths.normalize(member.linkname))
+
+    def _add_unnamed(self, archive: tarfile.TarFile, member: tarfile.TarInfo, path: str) -> None:
+        """A file that no name makes a record: kept only if it is a Go executable (or a
+        hard link to one in this layer)."""
+        if member.isreg() and records.may_be_go_binary(member.mode, member.size):
+            build_info = self._read_go_build_info(archive, member, path)
+            if build_info is not None:
+                self.changes.entries[path] = self._keep(RecordKind.GO_BINARY, build_info)
+        elif member.islnk():
+            linked = self.changes.entries.get(paths.normalize(member.linkname))
+            if isinstance(linked, CapturedFile) and linked.kind is RecordKind.GO_BINARY:
+                self.changes.entries[path] = linked
+
+    def _read_go_build_info(
+        self, archive: tarfile.TarFile, member: tarfile.TarInfo, path: str
+    ) -> bytes | None:
+        content = archive.extractfile(member)
+        if content is None:
+            return None
+        limit = self._limits.max_executable_bytes
+        if member.size <= limit:
+            return go_buildinfo.find_build_info(content)
+        if content.read(len(elf.ELF_MAGIC)) == elf.ELF_MAGIC:
+            self.changes.warnings.append(
+                f"{path}: an executable of {member.size} bytes, over the limit of {limit}"
+                " bytes; not searched for Go build info"
+            )
+        return None
 
     def _add_whiteout(self, whiteout: paths.Whiteout) -> None:
         if whiteout.opaque:
@@ -134,7 +182,9 @@ class _LayerCollector:
         if capture is Capture.SPOOL:
             return self._spool(content, member.size, path, kind)
         self._check_size(path, member.size, self._limits.max_record_bytes)
-        data = records.reduce_content(kind, content.read())
+        return self._keep(kind, records.reduce_content(kind, content.read()))
+
+    def _keep(self, kind: RecordKind, data: bytes) -> CapturedFile:
         self._captured_bytes += len(data)
         if self._captured_bytes > self._limits.max_captured_bytes_per_layer:
             raise ImageUnsupported(

@@ -16,10 +16,13 @@ class IndexLimits:
     decompression bombs). ``max_record_bytes`` caps one file of interest held in memory
     (a dpkg status, a ``METADATA``); ``max_spooled_record_bytes`` caps one file spooled to
     a temporary file instead (an ``rpmdb.sqlite``). ``max_captured_bytes_per_layer`` caps
-    the sum of a layer's files held in memory.
+    the sum of a layer's files held in memory. ``max_executable_bytes`` caps an
+    executable searched for Go build info (a larger one is skipped with a warning); the
+    search reads only its writable data, but a cap keeps its cost known.
     """
 
     max_layer_bytes: int = 16 * GiB
     max_record_bytes: int = 32 * MiB
     max_spooled_record_bytes: int = 1 * GiB
     max_captured_bytes_per_layer: int = 256 * MiB
+    max_executable_bytes: int = 1 * GiB

@@ -3,6 +3,10 @@
 Everything else in a layer is skipped unread (tar is read as a stream, so skipping still
 passes the bytes by, but nothing is kept). ``classify`` runs on every tar member, so it
 looks at the file name first and the directories only when the name can match.
+
+Go executables are the one record found by content, not by name: any regular file with
+an executable bit (``may_be_go_binary``) has its first bytes read, and an ELF file is
+searched for Go build info (``go_buildinfo``); only the build info is kept.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ class RecordKind(StrEnum):
     PYTHON_EGG_INFO = "python-egg-info"
     NPM_PACKAGE_JSON = "npm-package-json"
     NPM_LOCKFILE = "npm-lockfile"
+    GO_BINARY = "go-binary"
+    """Found by content; the captured data is the build info blob, not the file."""
 
 
 class Capture(Enum):
@@ -112,6 +118,18 @@ def _is_installed_npm_package(directory: str) -> bool:
     if len(parts) >= 2 and parts[-2] == "node_modules":
         return not parts[-1].startswith(".")
     return len(parts) >= 3 and parts[-3] == "node_modules" and parts[-2].startswith("@")
+
+
+MIN_EXECUTABLE_BYTES: Final = 64
+"""Smaller files cannot hold an ELF header."""
+_ANY_EXECUTE_BIT: Final = 0o111
+
+
+def may_be_go_binary(mode: int, size: int) -> bool:
+    """Whether a regular file of this permission ``mode`` and ``size`` is worth reading to
+    see if it is a Go executable: any execute bit set (as Trivy decides too; an image's
+    binaries are executable, its data files mostly not), and room for an ELF header."""
+    return bool(mode & _ANY_EXECUTE_BIT) and size >= MIN_EXECUTABLE_BYTES
 
 
 def python_metadata_dir(path: str) -> str:

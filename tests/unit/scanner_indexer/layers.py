@@ -25,10 +25,10 @@ class LayerBuilder:
 
     members: list[tuple[tarfile.TarInfo, bytes | None]] = field(default_factory=list)
 
-    def file(self, path: str, data: bytes) -> LayerBuilder:
+    def file(self, path: str, data: bytes, mode: int = 0o644) -> LayerBuilder:
         info = tarfile.TarInfo(path)
         info.size = len(data)
-        info.mode = 0o644
+        info.mode = mode
         self.members.append((info, data))
         return self
 
