@@ -4,8 +4,10 @@ from modules served by a local file proxy, and what ``go version -m`` says of an
 ``build_demo_app`` builds ``example.com/app`` (no VCS, so its version is ``(devel)``),
 which requires ``golang.org/x/text v0.3.7`` (a stand-in module of that path and version:
 the build info records path and version, which is what the indexer reads) and
-``example.com/greeting v1.0.0``, replaced by ``example.com/greetfork v1.2.0``. Go's build
-and module caches live under the system temp directory so that later sessions are quick.
+``example.com/greeting v1.0.0``, replaced by ``example.com/greetfork v1.2.0``.
+``install_released_tool`` runs ``go install example.com/tool@v1.4.0``, which records the
+main module at its version. Go's build and module caches live under the system temp
+directory so that later sessions are quick.
 """
 
 from __future__ import annotations
@@ -45,7 +47,20 @@ import (
 func main() { fmt.Println(greeting.Hello(), language.Parse("en")) }
 """
 
+TOOL_MAIN = """\
+package main
+
+import (
+\t"fmt"
+
+\t"golang.org/x/text/language"
+)
+
+func main() { fmt.Println(language.Parse("en")) }
+"""
+
 PROXY_MODULES = {
+    ("example.com/tool", "v1.4.0"): {"main.go": TOOL_MAIN},
     ("golang.org/x/text", "v0.3.7"): {
         "language/language.go": "package language\n\nfunc Parse(s string) string { return s }\n"
     },
@@ -56,6 +71,9 @@ PROXY_MODULES = {
         "greeting.go": 'package greeting\n\nfunc Hello() string { return "hi" }\n'
     },
 }
+
+
+REQUIRES = {"example.com/tool": "\nrequire golang.org/x/text v0.3.7\n"}
 
 
 def run(*command: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
@@ -81,17 +99,30 @@ def build_demo_app(work: Path, goarch: str = "amd64") -> Path:
     (source / "go.mod").write_text(APP_GO_MOD)
     (source / "main.go").write_text(APP_MAIN)
     binary = work / f"app-{goarch}"
-    env = os.environ | {
-        "GOARCH": goarch,
+    env = _go_environment(proxy) | {"GOARCH": goarch, "GOFLAGS": "-mod=mod"}
+    run("go", "build", "-buildvcs=false", "-o", binary, ".", cwd=source, env=env)
+    return binary
+
+
+def install_released_tool(work: Path) -> Path:
+    """``example.com/tool`` v1.4.0 (requires ``golang.org/x/text v0.3.7``), installed
+    from the proxy into ``work/bin``."""
+    proxy = work / "proxy"
+    if not proxy.is_dir():
+        _write_proxy(proxy)
+    env = _go_environment(proxy) | {"GOBIN": str(work / "bin")}
+    run("go", "install", "example.com/tool@v1.4.0", cwd=work, env=env)
+    return work / "bin" / "tool"
+
+
+def _go_environment(proxy: Path) -> dict[str, str]:
+    return os.environ | {
         "CGO_ENABLED": "0",
         "GOPROXY": proxy.as_uri(),
         "GOSUMDB": "off",
-        "GOFLAGS": "-mod=mod",
         "GOPATH": str(GO_CACHE / "path"),
         "GOCACHE": str(GO_CACHE / "build"),
     }
-    run("go", "build", "-buildvcs=false", "-o", binary, ".", cwd=source, env=env)
-    return binary
 
 
 def go_version_m(binary: Path) -> list[list[str]]:
@@ -111,7 +142,7 @@ def _write_proxy(proxy: Path) -> None:
     for (module, version), files in PROXY_MODULES.items():
         versions = proxy / module / "@v"
         versions.mkdir(parents=True, exist_ok=True)
-        go_mod = f"module {module}\n\ngo 1.18\n"
+        go_mod = f"module {module}\n\ngo 1.18\n" + REQUIRES.get(module, "")
         (versions / "list").write_text(version + "\n")
         info = {"Version": version, "Time": "2022-01-01T00:00:00Z"}
         (versions / f"{version}.info").write_text(json.dumps(info))

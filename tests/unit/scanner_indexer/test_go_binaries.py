@@ -19,7 +19,7 @@ from cargohold.scanner.indexer import (
 )
 from cargohold.scanner.indexer.go_buildinfo import INLINE_STRINGS_FLAG, MAGIC
 
-from .go_builds import build_demo_app, go_version, go_version_m
+from .go_builds import build_demo_app, go_version, go_version_m, install_released_tool
 from .layers import LayerBuilder, layer
 
 EXECUTABLE = 0o755
@@ -112,6 +112,21 @@ async def test_a_module_build_with_a_replacement_on_each_elf_flavour(
     # example.com/greeting is replaced by greetfork; the (devel) main module is left out.
     assert go_packages(index) == DEMO_APP_PACKAGES == expected_by_go_version_m(binary)
     assert [p.path for p in index.packages] == ["app/server"] * 3
+
+
+async def test_a_released_main_module_is_reported_at_its_version(tmp_path: Path) -> None:
+    binary = install_released_tool(tmp_path)
+    index = await index_image([layer(host_binary_layer("usr/bin/tool", binary))])
+
+    assert (
+        go_packages(index)
+        == expected_by_go_version_m(binary)
+        == {
+            ("example.com/tool", "1.4.0"),
+            ("golang.org/x/text", "0.3.7"),
+            ("stdlib", "1.19.8"),
+        }
+    )
 
 
 async def test_the_go_command_holding_the_magic_as_data_is_read_once() -> None:
