@@ -26,8 +26,8 @@ from typing import Any
 
 SCANNER_DATA = Path(__file__).parent.parent / "unit" / "scanner" / "data"
 OSV_BY_ECOSYSTEM = {
-    "PyPI": ["GHSA-wqvq-5m8c-6g24.json", "PYSEC-2020-148.json"],
-    "npm": ["GHSA-jf85-cpcp-j695.json"],
+    "PyPI": ["GHSA-wqvq-5m8c-6g24.json", "PYSEC-2020-148.json", "GHSA-462w-v97r-4m45.json"],
+    "npm": ["GHSA-jf85-cpcp-j695.json", "GHSA-p6mc-m468-83gw.json"],
     "Go": ["GO-2022-1059.json"],
 }
 

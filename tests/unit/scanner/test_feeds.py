@@ -49,7 +49,9 @@ def test_debian_tracker_advisories_per_release() -> None:
         ("glibc", "CVE-2010-4756", "bullseye"),
         ("sudo", "CVE-2021-3156", "buster"),
         ("sudo", "CVE-2021-3156", "bullseye"),
-    }, "bullseye's fixed_version 0 (not affected) gives no advisory"
+        ("util-linux", "CVE-2022-0563", "bookworm"),
+        ("xz-utils", "CVE-2024-3094", "sid"),
+    }, "fixed_version 0 (glibc in bullseye, xz-utils in bookworm: not affected) gives none"
     looney_tunables = advisories["glibc", "CVE-2023-4911", "bookworm"]
     assert looney_tunables.ecosystem is Ecosystem.DPKG
     assert looney_tunables.distribution == "debian"
@@ -159,6 +161,26 @@ def test_osv_npm_record_rated_critical() -> None:
     assert advisory.cvss is not None and advisory.cvss.base_score == 9.1
 
 
+def test_osv_record_affecting_several_packages() -> None:
+    advisories = {
+        a.package: a for a in parse_osv_record((OSV / "GHSA-p6mc-m468-83gw.json").read_bytes())
+    }
+    assert set(advisories) == {"lodash", "lodash-es", "lodash.pick"}
+    assert advisories["lodash"].ranges == (
+        VersionRange(
+            RangeType.SEMVER,
+            (RangeEvent(EventKind.INTRODUCED, "3.7.0"), RangeEvent(EventKind.FIXED, "4.17.19")),
+        ),
+    )
+    assert advisories["lodash.pick"].ranges[0].events[-1] == RangeEvent(
+        EventKind.LAST_AFFECTED, "4.4.0"
+    )
+    for advisory in advisories.values():
+        assert advisory.aliases == ("CVE-2020-8203",)
+        assert advisory.severity is Severity.HIGH
+        assert advisory.cvss is not None and advisory.cvss.base_score == 7.4
+
+
 def test_osv_go_record_with_semver_range() -> None:
     (advisory,) = parse_osv_record((OSV / "GO-2022-1059.json").read_bytes())
     assert (advisory.ecosystem, advisory.package) == (Ecosystem.GO, "golang.org/x/text")
@@ -247,8 +269,8 @@ def test_osv_zip_and_documents() -> None:
     from_folder = parse_osv_documents(p.read_bytes() for p in sorted(OSV.glob("*.json")))
     assert from_zip == from_folder
     assert {a.id for a in from_zip} == {
-        "DSA-5514-1", "GHSA-jf85-cpcp-j695", "GHSA-wqvq-5m8c-6g24", "GO-2022-1059",
-        "PYSEC-2020-148",
+        "DSA-5514-1", "GHSA-462w-v97r-4m45", "GHSA-jf85-cpcp-j695", "GHSA-p6mc-m468-83gw",
+        "GHSA-wqvq-5m8c-6g24", "GO-2022-1059", "PYSEC-2020-148",
     }  # fmt: skip
 
 

@@ -128,9 +128,35 @@ CASES = [
         {},
     ),
     Case(
-        "lodash before 4.17.12",
+        "lodash before 4.17.12: both prototype pollutions",
         lang(Ecosystem.NPM, "lodash", "4.17.11"),
+        {"GHSA-jf85-cpcp-j695": "4.17.12", "GHSA-p6mc-m468-83gw": "4.17.19"},
+    ),
+    Case(
+        "lodash 4.17.15: only zipObjectDeep's, fixed in 4.17.19",
+        lang(Ecosystem.NPM, "lodash", "4.17.15"),
+        {"GHSA-p6mc-m468-83gw": "4.17.19"},
+    ),
+    Case(
+        "lodash 3.6.0 is older than the range that starts at 3.7.0",
+        lang(Ecosystem.NPM, "lodash", "3.6.0"),
         {"GHSA-jf85-cpcp-j695": "4.17.12"},
+    ),
+    Case(
+        "jinja2 2.10: the format_map sandbox escape",
+        lang(Ecosystem.PYPI, "Jinja2", "2.10"),
+        {"GHSA-462w-v97r-4m45": "2.10.1"},
+    ),
+    Case("jinja2 2.10.1 is fixed", lang(Ecosystem.PYPI, "jinja2", "2.10.1"), {}),
+    Case(
+        "bookworm util-linux binaries by their source: open, no fix",
+        deb("bsdutils", "1:2.38.1-5+deb12u3", "bookworm", source="util-linux"),
+        {"CVE-2022-0563": None},
+    ),
+    Case(
+        "xz-utils: bookworm never affected (fixed_version 0); sid's fix is not bookworm's",
+        deb("liblzma5", "5.4.1-1", "bookworm", source="xz-utils"),
+        {},
     ),
     Case("npm names are case-sensitive", lang(Ecosystem.NPM, "Lodash", "4.17.11"), {}),
     Case(
