@@ -65,10 +65,13 @@ def lookup_key(advisory: Advisory) -> LookupKey:
 
 def matchable_packages(index: ImageIndex) -> list[tuple[int, InstalledPackage, LookupKey]]:
     """Each package of ``index`` that can be matched: its position, the matcher's view of
-    it, and its lookup key. OS packages of an image without os-release are left out."""
+    it, and its lookup key. OS packages of an image without os-release are left out, and
+    so are packages of kinds without a version ordering here (Maven)."""
     distribution = index.distribution
     result = []
     for position, package in enumerate(index.packages):
+        if package.kind not in ECOSYSTEM_OF_KIND:
+            continue
         if package.kind in _OS_KINDS:
             if distribution is None:
                 continue

@@ -23,6 +23,7 @@ _PURL_TYPES = {
     PackageKind.PYTHON: "pypi",
     PackageKind.NPM: "npm",
     PackageKind.GO: "golang",
+    PackageKind.MAVEN: "maven",
 }
 
 
@@ -59,7 +60,8 @@ def cyclonedx_bytes(document: dict[str, Any]) -> bytes:
 
 def package_url(package: InstalledPackage, index: ImageIndex) -> str:
     """The purl of ``package`` (with the distribution as a qualifier for OS packages);
-    a Go module's is ``pkg:golang/PATH@vVERSION`` (``stdlib`` for the standard library)."""
+    a Go module's is ``pkg:golang/PATH@vVERSION`` (``stdlib`` for the standard library),
+    a Maven package's ``pkg:maven/GROUP/ARTIFACT@VERSION``."""
     kind = _PURL_TYPES[package.kind]
     name = package.name.lower() if package.kind == PackageKind.PYTHON else package.name
     namespace = ""
@@ -71,6 +73,10 @@ def package_url(package: InstalledPackage, index: ImageIndex) -> str:
         release = index.distribution.version_id or index.distribution.version_codename
         if release:
             qualifiers.append(f"distro={quote(index.distribution.id + '-' + release, safe='')}")
+    if package.kind == PackageKind.MAVEN:
+        # OSV's GROUP:ARTIFACT is the purl's namespace GROUP and name ARTIFACT.
+        group, _, name = name.rpartition(":")
+        namespace = quote(group, safe="") + "/" if group else ""
     # Go module versions are kept as OSV writes them; Go's own spelling has the v.
     version = "v" + package.version if package.kind == PackageKind.GO else package.version
     purl = f"pkg:{kind}/{namespace}{quote(name, safe='@/')}@{quote(version, safe='')}"

@@ -8,7 +8,9 @@ Formats read: os-release; dpkg (``status``, distroless ``status.d``); apk
 (``lib/apk/db/installed``); rpm (``rpmdb.sqlite``; BerkeleyDB and ndb are reported, not
 read); Python (``.dist-info``, ``.egg-info``; OS-packaged ones skipped); npm (installed
 ``package.json`` files, v2/v3 lockfiles); Go (the build info of ELF executables built by
-Go 1.18 or later: modules and the standard library; older ones are reported, not read).
+Go 1.18 or later: modules and the standard library; older ones are reported, not read);
+Java (``pom.properties`` in ``.jar``/``.war``/``.ear`` archives and the archives nested in
+them, one level deep).
 
 Module map::
 
@@ -19,12 +21,13 @@ Module map::
     records.py          which paths are records and how each is kept
     go_buildinfo.py     Go build info found in an executable as it streams by
     elf.py              where an executable's writable data lies (program headers)
+    jar_contents.py     a Java archive, copied aside, reduced to its pom.properties
     paths.py            path normalisation, whiteouts, symlink targets
     filesystem.py       overlay of LayerChanges -> the merged view of records
     extraction.py       runs every format reader over the merged view
     findings.py         what readers report into; per-file-version parse cache
     os_release.py dpkg.py apk.py rpmdb.py rpm_header.py python_packages.py npm.py
-    go_binaries.py
+    go_binaries.py java_archives.py
 """
 
 from cargohold.scanner.indexer.errors import LayerStreamFailed

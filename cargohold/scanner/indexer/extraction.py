@@ -9,6 +9,7 @@ from cargohold.scanner.indexer import (
     apk,
     dpkg,
     go_binaries,
+    java_archives,
     npm,
     os_release,
     python_packages,
@@ -28,6 +29,7 @@ COLLECTORS: Final[tuple[Collector, ...]] = (
     python_packages.collect,
     npm.collect,
     go_binaries.collect,
+    java_archives.collect,
 )
 
 

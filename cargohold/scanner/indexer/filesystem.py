@@ -62,6 +62,13 @@ class MergedFilesystem:
             path = version.entry.target
         return None
 
+    def file_at(self, path: str) -> CapturedFile | None:
+        """The record stored at ``path`` itself: ``None`` if there is none or it is a
+        symlink (for readers that find a record by its own path and would otherwise
+        count it once more per link)."""
+        version = self._files.get(path)
+        return version.entry if version and isinstance(version.entry, CapturedFile) else None
+
     def exists(self, path: str) -> bool:
         """Whether a record (or a symlink to one) is at ``path``."""
         return path in self._files

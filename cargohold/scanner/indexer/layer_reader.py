@@ -22,7 +22,7 @@ from typing import IO, cast
 
 import zstandard
 
-from cargohold.scanner.indexer import elf, go_buildinfo, paths, records
+from cargohold.scanner.indexer import elf, go_buildinfo, jar_contents, paths, records
 from cargohold.scanner.indexer.decompression import PeekableStream, open_tar_stream
 from cargohold.scanner.indexer.errors import ImageUnsupported
 from cargohold.scanner.indexer.limits import IndexLimits
@@ -181,6 +181,8 @@ class _LayerCollector:
             return CapturedFile(kind)
         if capture is Capture.SPOOL:
             return self._spool(content, member.size, path, kind)
+        if capture is Capture.ARCHIVE:
+            return self._keep(kind, self._reduce_archive(content, member.size))
         self._check_size(path, member.size, self._limits.max_record_bytes)
         return self._keep(kind, records.reduce_content(kind, content.read()))
 
@@ -192,6 +194,12 @@ class _LayerCollector:
                 f"{self._limits.max_captured_bytes_per_layer} bytes"
             )
         return CapturedFile(kind, data)
+
+    def _reduce_archive(self, content: IO[bytes], size: int) -> bytes:
+        limit = self._limits.max_java_archive_bytes
+        if size > limit:
+            return jar_contents.unread(f"{size} bytes, over the limit of {limit} bytes")
+        return jar_contents.reduce_archive(content, self._spool_dir)
 
     def _spool(self, content: IO[bytes], size: int, path: str, kind: RecordKind) -> CapturedFile:
         self._check_size(path, size, self._limits.max_spooled_record_bytes)

@@ -19,6 +19,8 @@ class IndexLimits:
     the sum of a layer's files held in memory. ``max_executable_bytes`` caps an
     executable searched for Go build info (a larger one is skipped with a warning); the
     search reads only its writable data, but a cap keeps its cost known.
+    ``max_java_archive_bytes`` caps a Java archive copied aside to be read (a larger one
+    is skipped with a warning).
     """
 
     max_layer_bytes: int = 16 * GiB
@@ -26,3 +28,4 @@ class IndexLimits:
     max_spooled_record_bytes: int = 1 * GiB
     max_captured_bytes_per_layer: int = 256 * MiB
     max_executable_bytes: int = 1 * GiB
+    max_java_archive_bytes: int = 512 * MiB

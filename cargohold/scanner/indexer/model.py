@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-INDEXER_VERSION = 2
+INDEXER_VERSION = 3
 """Bump on every change that changes an ``ImageIndex`` for the same image: a stored index
 with another version is stale and the image is indexed again."""
 
@@ -26,6 +26,7 @@ class PackageKind(StrEnum):
     PYTHON = "python"
     NPM = "npm"
     GO = "go"
+    MAVEN = "maven"
 
 
 class IndexStatus(StrEnum):

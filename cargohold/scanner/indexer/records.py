@@ -33,20 +33,25 @@ class RecordKind(StrEnum):
     NPM_LOCKFILE = "npm-lockfile"
     GO_BINARY = "go-binary"
     """Found by content; the captured data is the build info blob, not the file."""
+    JAVA_ARCHIVE = "java-archive"
+    """A ``.jar``/``.war``/``.ear``; the captured data is its Maven metadata, not the file."""
 
 
 class Capture(Enum):
     """How a record's content is kept: in memory, spooled to a temporary file (large
-    databases opened by path), or not at all (only its presence matters)."""
+    databases opened by path), not at all (only its presence matters), or reduced to
+    what matters through a temporary copy (a zip archive needs random access)."""
 
     MEMORY = "memory"
     SPOOL = "spool"
     PRESENCE = "presence"
+    ARCHIVE = "archive"
 
 
 CAPTURE: Final = {kind: Capture.MEMORY for kind in RecordKind} | {
     RecordKind.RPM_SQLITE: Capture.SPOOL,
     RecordKind.RPM_LEGACY_DB: Capture.PRESENCE,
+    RecordKind.JAVA_ARCHIVE: Capture.ARCHIVE,
 }
 
 OS_RELEASE_PATHS: Final = ("etc/os-release", "usr/lib/os-release")
@@ -65,6 +70,7 @@ RPM_LEGACY_PATHS: Final = (
     "usr/lib/sysimage/rpm/Packages.db",
 )
 NPM_LOCKFILE_NAMES: Final = frozenset({"package-lock.json", "npm-shrinkwrap.json"})
+JAVA_ARCHIVE_SUFFIXES: Final = (".jar", ".war", ".ear")
 
 _FIXED_PATHS: Final = {
     **dict.fromkeys(OS_RELEASE_PATHS, RecordKind.OS_RELEASE),
@@ -85,6 +91,8 @@ def classify(path: str) -> RecordKind | None:
         return RecordKind.NPM_PACKAGE_JSON if _is_installed_npm_package(directory) else None
     if name in NPM_LOCKFILE_NAMES:
         return None if "node_modules" in directory.split("/") else RecordKind.NPM_LOCKFILE
+    if name.endswith(JAVA_ARCHIVE_SUFFIXES):
+        return RecordKind.JAVA_ARCHIVE
     return _classify_python(directory, name) or _classify_dpkg(directory, name)
 
 

@@ -34,6 +34,10 @@ DEBIAN = ImageIndex(IndexStatus.INDEXED, Distribution("debian", "12", "bookworm"
             "pkg:golang/stdlib@v1.19.8",
         ),
         (
+            InstalledPackage(PackageKind.MAVEN, "com.google.guava:guava", "31.1-jre", "a.jar"),
+            "pkg:maven/com.google.guava/guava@31.1-jre",
+        ),
+        (
             InstalledPackage(PackageKind.PYTHON, "Jinja2", "2.10", "site-packages"),
             "pkg:pypi/jinja2@2.10",
         ),
