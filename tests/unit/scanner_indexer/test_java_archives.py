@@ -1,6 +1,6 @@
-"""Java archives: Maven coordinates from the ``pom.properties`` of real jars (this
-machine's Maven repository, whose layout names each jar's coordinates, and Debian's
-``/usr/share/java``), and of archives made by the JDK's ``jar`` tool with jars inside."""
+"""Java archives: Maven coordinates from the ``pom.properties`` of real jars (Debian's,
+from its Maven repository ``/usr/share/maven-repo``, whose layout names each jar's
+coordinates), and of archives made by the JDK's ``jar`` tool with jars inside."""
 
 from __future__ import annotations
 
@@ -20,12 +20,12 @@ from cargohold.scanner.indexer import (
 
 from .layers import LayerBuilder, layer
 
-MAVEN_REPOSITORY = Path.home() / ".m2" / "repository"
+MAVEN_REPOSITORY = Path("/usr/share/maven-repo")
 REPOSITORY_JARS = [
-    "net/minidev/json-smart/2.6.0/json-smart-2.6.0.jar",
-    "org/apache/commons/commons-text/1.10.0/commons-text-1.10.0.jar",
-    "org/yaml/snakeyaml/2.2/snakeyaml-2.2.jar",
-    "com/fasterxml/jackson/core/jackson-databind/2.17.2/jackson-databind-2.17.2.jar",
+    "commons-io/commons-io/2.11.0/commons-io-2.11.0.jar",
+    "commons-cli/commons-cli/1.5.0/commons-cli-1.5.0.jar",
+    "org/apache/commons/commons-lang3/3.12.0/commons-lang3-3.12.0.jar",
+    "com/google/guava/guava/31.1-jre/guava-31.1-jre.jar",
 ]
 DEBIAN_JAVA = Path("/usr/share/java")
 
@@ -149,10 +149,10 @@ async def test_a_jar_that_is_not_a_zip_is_a_warning() -> None:
 async def test_an_archive_over_the_limit_is_skipped_with_a_warning() -> None:
     tree = repository_jars_layer("lib")
     sizes = {info.name: info.size for info, _ in tree.members}
-    limit = sizes["lib/json-smart-2.6.0.jar"]
+    limit = sizes["lib/commons-cli-1.5.0.jar"]
     index = await index_image([layer(tree)], IndexLimits(max_java_archive_bytes=limit))
 
-    assert {name for name, _, _ in maven_packages(index)} == {"net.minidev:json-smart"}
+    assert {name for name, _, _ in maven_packages(index)} == {"commons-cli:commons-cli"}
     assert sorted(index.warnings) == sorted(
         f"{path}: {size} bytes, over the limit of {limit} bytes"
         for path, size in sizes.items()
