@@ -170,14 +170,16 @@ async def cancel_byte_deletion(session: AsyncSession, digest: str) -> None:
 
 
 async def record_push(
-    session: AsyncSession, repository_id: int, manifest_id: int, *, by_digest: bool
+    session: AsyncSession, repository_id: int, manifest_id: int, *, new: bool, by_digest: bool
 ) -> None:
-    """The push transaction's bookkeeping (``ManifestService.put``): the manifest's blobs
-    count in its namespace's usage (``quotas.charge_manifest``: ``Denied`` past the quota),
-    and a manifest pushed again by digest counts as young again, so that it survives until
-    its index or tag arrives exactly as a new one would."""
-    await charge_manifest(session, repository_id, manifest_id)
-    if by_digest:
+    """The push transaction's bookkeeping (``ManifestService.put``): a ``new`` manifest's
+    blobs count in its namespace's usage (``quotas.charge_manifest``: ``Denied`` past the
+    quota; a manifest stored before is counted already), and a manifest pushed again by
+    digest counts as young again, so that it survives until its index or tag arrives
+    exactly as a new one would."""
+    if new:
+        await charge_manifest(session, repository_id, manifest_id)
+    elif by_digest:
         await session.execute(
             update(Manifest).where(Manifest.id == manifest_id).values(created_at=utcnow())
         )

@@ -88,9 +88,13 @@ class ManifestService:
         async with self.db.write() as session:
             repository_id = await ensure_repository(session, repository)
             await lock_repository(session, repository_id)
-            manifest_id = await self._store(session, repository_id, parsed, raw)
+            manifest_id, new = await self._store(session, repository_id, parsed, raw)
             await record_push(
-                session, repository_id, manifest_id, by_digest=isinstance(reference, Digest)
+                session,
+                repository_id,
+                manifest_id,
+                new=new,
+                by_digest=isinstance(reference, Digest),
             )
             if isinstance(reference, str):
                 expires_at = utcnow() + expires_after if expires_after else None
@@ -147,7 +151,8 @@ class ManifestService:
 
     async def _store(
         self, session: AsyncSession, repository_id: int, parsed: ParsedManifest, raw: bytes
-    ) -> int:
+    ) -> tuple[int, bool]:
+        """The manifest's row id in the repository, and whether this call stored it."""
         existing = (
             await session.execute(
                 select(Manifest.id).where(
@@ -157,7 +162,7 @@ class ManifestService:
             )
         ).scalar_one_or_none()
         if existing is not None:
-            return existing
+            return existing, False
         blob_ids = await _required_blob_ids(session, repository_id, parsed)
         child_ids = await _child_manifest_ids(session, repository_id, parsed)
         manifest = Manifest(
@@ -179,7 +184,7 @@ class ManifestService:
             session, ManifestChild, [{"manifest_id": manifest.id, "child_id": c} for c in child_ids]
         )
         await note_pushed_manifest(session, manifest.id, parsed)
-        return manifest.id
+        return manifest.id, True
 
     async def _delete_manifest(
         self, session: AsyncSession, repository_id: int, repository: str, digest: Digest

@@ -3,7 +3,8 @@ expires that long after the push (``30s``, ``30m``, ``12h``, ``3d``, ``2w``).
 
 It is read from the manifest's ``annotations`` first, then from the image config's
 ``config.Labels`` (what ``LABEL`` in a Dockerfile sets), reading the config blob (at most
-``MAX_CONFIG_BYTES``) from storage before the push's transaction. A value that does not
+``MAX_CONFIG_BYTES``) from storage before the push's transaction; config blobs never
+change, so each one's label is remembered (the newest ``CACHED_CONFIGS``). A value that does not
 parse, or longer than ``MAX_EXPIRY``, is ignored: the label is metadata of images built
 anywhere, and a push must not fail because of it.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import OrderedDict
 from datetime import timedelta
 
 from cargohold.errors import CargoholdError
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 LABEL = "cargohold.expires-after"
 MAX_CONFIG_BYTES = 1 << 20
 MAX_EXPIRY = timedelta(days=3650)
+CACHED_CONFIGS = 4096
 _DURATION = re.compile(r"([0-9]{1,9})([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -47,6 +50,7 @@ class ExpiryLabels:
 
     def __init__(self, storage: StorageDriver) -> None:
         self._storage = storage
+        self._config_labels: OrderedDict[str, str | None] = OrderedDict()
 
     async def expires_after(self, manifest: ParsedManifest) -> timedelta | None:
         value = (manifest.annotations or {}).get(LABEL)
@@ -67,6 +71,10 @@ class ExpiryLabels:
             or config.size > MAX_CONFIG_BYTES
         ):
             return None
+        digest = str(config.digest)
+        if digest in self._config_labels:
+            self._config_labels.move_to_end(digest)
+            return self._config_labels[digest]
         key = blob_key(config.digest.algorithm, config.digest.hex)
         try:
             data = b"".join([chunk async for chunk in self._storage.read(key)])
@@ -74,4 +82,8 @@ class ExpiryLabels:
         except (CargoholdError, ValueError, AttributeError):
             return None  # a missing config blob is refused by the push itself
         value = labels.get(LABEL) if isinstance(labels, dict) else None
-        return value if isinstance(value, str) else None
+        label = value if isinstance(value, str) else None
+        self._config_labels[digest] = label
+        if len(self._config_labels) > CACHED_CONFIGS:
+            self._config_labels.popitem(last=False)
+        return label

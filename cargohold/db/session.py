@@ -5,7 +5,8 @@ transaction. On PostgreSQL both use one engine. On SQLite, writers use their own
 whose transactions start with ``BEGIN IMMEDIATE`` and whose pool holds one connection:
 writers queue in the process instead of failing with "database is locked" when a
 read transaction would upgrade to a write, and writers in other processes wait up to
-``busy_timeout``. SQLite runs in WAL mode so that readers never wait for the writer.
+``busy_timeout``. SQLite runs in WAL mode so that readers never wait for the writer, on
+aiosqlite connections that cost one thread round trip per statement (``sqlite_driver``).
 
 ``Database.hot`` answers the few reads every pull makes without the ORM (``hot.py``).
 """
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from cargohold.db.hot import HotReads, open_hot_reads
+from cargohold.db.sqlite_driver import async_connector
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -68,7 +70,11 @@ class Database:
 
 
 def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
+    path = make_url(url).database
+    assert path is not None
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=0, async_creator=async_connector(path)
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
