@@ -134,7 +134,7 @@ class Settings(BaseSettings):
     vulndb_alpine_releases: list[str] = Field(default_factory=lambda: ["v3.19", "v3.20", "v3.21"])
     vulndb_alpine_repositories: list[str] = Field(default_factory=lambda: ["main", "community"])
     vulndb_osv_url: str = OSV_ZIP_URL
-    vulndb_osv_ecosystems: list[str] = Field(default_factory=lambda: ["PyPI", "npm", "Go"])
+    vulndb_osv_ecosystems: list[str] = Field(default_factory=lambda: ["PyPI", "npm", "Go", "Maven"])
 
     public_url: str | None = Field(
         default=None,

@@ -32,6 +32,7 @@ ECOSYSTEM_OF_KIND = {
     PackageKind.PYTHON: Ecosystem.PYPI,
     PackageKind.NPM: Ecosystem.NPM,
     PackageKind.GO: Ecosystem.GO,
+    PackageKind.MAVEN: Ecosystem.MAVEN,
 }
 _OS_KINDS = frozenset({PackageKind.DPKG, PackageKind.APK, PackageKind.RPM})
 
@@ -65,13 +66,10 @@ def lookup_key(advisory: Advisory) -> LookupKey:
 
 def matchable_packages(index: ImageIndex) -> list[tuple[int, InstalledPackage, LookupKey]]:
     """Each package of ``index`` that can be matched: its position, the matcher's view of
-    it, and its lookup key. OS packages of an image without os-release are left out, and
-    so are packages of kinds without a version ordering here (Maven)."""
+    it, and its lookup key. OS packages of an image without os-release are left out."""
     distribution = index.distribution
     result = []
     for position, package in enumerate(index.packages):
-        if package.kind not in ECOSYSTEM_OF_KIND:
-            continue
         if package.kind in _OS_KINDS:
             if distribution is None:
                 continue

@@ -7,8 +7,8 @@ Rules (what the big scanners' users ask for):
   (the binary's when no source version is known). A bullseye advisory never matches a
   bookworm package, so a fix backported to one release is not reported against another.
 - A language package matches advisories of its ecosystem without a distribution, by name:
-  PyPI names normalised per PEP 503 (``Foo_Bar`` is ``foo-bar``), npm and Go names exactly
-  (npm names are case-sensitive).
+  PyPI names normalised per PEP 503 (``Foo_Bar`` is ``foo-bar``), npm, Go and Maven
+  (``GROUP:ARTIFACT``) names exactly (npm names are case-sensitive).
 - A finding carries the version that fixes it, or None when no fix is known (unfixed);
   ``select_findings`` filters unfixed ones and low severities out.
 

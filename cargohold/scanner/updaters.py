@@ -55,7 +55,7 @@ class FeedSources:
     alpine_releases: tuple[str, ...] = ("v3.19", "v3.20", "v3.21")
     alpine_repositories: tuple[str, ...] = ("main", "community")
     osv_url: str = OSV_ZIP_URL
-    osv_ecosystems: tuple[str, ...] = ("PyPI", "npm", "Go")
+    osv_ecosystems: tuple[str, ...] = ("PyPI", "npm", "Go", "Maven")
 
 
 @dataclass(slots=True)

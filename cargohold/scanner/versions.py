@@ -15,10 +15,13 @@ rpm        ``univers.rpm`` (rpmvercmp with ``~`` and ``^``, epoch:version-releas
 pypi       ``packaging.version.Version`` (PEP 440).
 npm, go    ``semver.Version`` (SemVer 2.0.0 precedence). One leading ``v`` is accepted:
            Go versions carry it, OSV's Go ranges and npm's loose spellings drop it.
+maven      ``cargohold.scanner.maven_versions``: Maven 3's ``ComparableVersion``, item
+           for item (univers' Maven class disagrees with Maven on real versions).
 =========  ===========================================================================
 
 Every comparison is tested against a reference: ``dpkg --compare-versions``, rpm's own
-``rpm.vercmp``, apk-tools' test vectors and node's ``semver`` package.
+``rpm.vercmp``, apk-tools' test vectors, node's ``semver`` package and Maven's own
+``ComparableVersion`` class.
 
 ``affected_by(...)`` evaluates OSV ``ranges`` (``ECOSYSTEM`` and ``SEMVER`` types; events
 ``introduced``, ``fixed``, ``last_affected``, ``limit``) exactly as the OSV schema's
@@ -41,6 +44,7 @@ from univers.rpm import compare_rpm_versions
 
 from cargohold.scanner.apk_versions import compare_apk
 from cargohold.scanner.errors import InvalidVersion
+from cargohold.scanner.maven_versions import compare_maven
 
 __all__ = [
     "Ecosystem",
@@ -68,14 +72,15 @@ class Ecosystem(enum.StrEnum):
     PYPI = "pypi"
     NPM = "npm"
     GO = "go"
+    MAVEN = "maven"
 
 
 def compare(ecosystem: Ecosystem, a: str, b: str) -> int:
     """Order two versions of ``ecosystem``: -1 if ``a`` < ``b``, 0 if equal, 1 if greater.
 
     Equal means equal in the ecosystem's ordering (``1.0`` and ``1.0.0`` in PyPI, ``1.0``
-    and ``0:1.0`` in dpkg), not equal as strings. Raises ``InvalidVersion`` if either
-    string is not a valid version of ``ecosystem``.
+    and ``0:1.0`` in dpkg, ``1.0-GA`` and ``1`` in Maven), not equal as strings. Raises
+    ``InvalidVersion`` if either string is not a valid version of ``ecosystem``.
     """
     return _COMPARATORS[ecosystem](a, b)
 
@@ -191,6 +196,7 @@ _COMPARATORS: dict[Ecosystem, Callable[[str, str], int]] = {
     Ecosystem.PYPI: _compare_pypi,
     Ecosystem.NPM: _semver_comparator("npm"),
     Ecosystem.GO: _semver_comparator("go"),
+    Ecosystem.MAVEN: compare_maven,
 }
 _compare_semver = _semver_comparator("semver")
 

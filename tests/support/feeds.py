@@ -29,6 +29,7 @@ OSV_BY_ECOSYSTEM = {
     "PyPI": ["GHSA-wqvq-5m8c-6g24.json", "PYSEC-2020-148.json", "GHSA-462w-v97r-4m45.json"],
     "npm": ["GHSA-jf85-cpcp-j695.json", "GHSA-p6mc-m468-83gw.json"],
     "Go": ["GO-2022-1059.json"],
+    "Maven": ["GHSA-jfh8-c2jp-5v3q.json"],
 }
 
 

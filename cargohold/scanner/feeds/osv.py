@@ -14,9 +14,13 @@ The fields read::
      "references": [{"type": "ADVISORY", "url": "..."}],
      "database_specific": {"severity": "MODERATE", ...}}
 
-One ``Advisory`` per ``affected`` entry whose ecosystem has a version ordering here (PyPI,
-npm, Go, Debian, Ubuntu, Alpine and the RPM distributions); other ecosystems, ``GIT``
-ranges and withdrawn records are left out. Severity: a rating word of the database
+One ``Advisory`` per package of the ``affected`` entries whose ecosystem has a version
+ordering here (PyPI, npm, Go, Maven, Debian, Ubuntu, Alpine and the RPM distributions);
+other ecosystems, ``GIT`` ranges and withdrawn records are left out. Entries of the same
+package are one advisory with all their ``ranges`` and ``versions`` (GitHub writes one
+entry per fixed branch: log4j-core's 2.3.1, 2.12.2 and 2.15.0), with the first entry's
+severity; an explicit ``versions`` list alone is enough (many Maven entries have no
+ranges). Severity: a rating word of the database
 (``database_specific.severity``, as GHSA writes it, or ``ecosystem_specific.severity``)
 wins; otherwise the CVSS score's rating; otherwise an ``Ubuntu`` priority; otherwise
 Unknown. The CVSS score comes from the vector: v3.x first, then v4.0, then v2, with the
@@ -25,6 +29,7 @@ package's own ``severity`` before the record's.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 from collections.abc import Iterable
@@ -61,7 +66,12 @@ __all__ = [
 
 FEED = "osv"
 
-_LANGUAGE_ECOSYSTEMS = {"PyPI": Ecosystem.PYPI, "npm": Ecosystem.NPM, "Go": Ecosystem.GO}
+_LANGUAGE_ECOSYSTEMS = {
+    "PyPI": Ecosystem.PYPI,
+    "npm": Ecosystem.NPM,
+    "Go": Ecosystem.GO,
+    "Maven": Ecosystem.MAVEN,
+}
 _DISTRIBUTIONS = {
     "Debian": ("debian", Ecosystem.DPKG),
     "Ubuntu": ("ubuntu", Ecosystem.DPKG),
@@ -138,14 +148,24 @@ def _record_advisories(record: dict[str, Any]) -> list[Advisory]:
         affected = []
     if not isinstance(affected, list):
         raise FeedError(FEED, f"{record_id}: affected is not a list")
-    advisories = []
+    by_package: dict[tuple[Ecosystem, str | None, str | None, str], Advisory] = {}
     for entry in affected:
         if not isinstance(entry, dict):
             raise FeedError(FEED, f"{record_id}: an affected entry is not an object")
         advisory = _affected_advisory(record, record_id, entry)
-        if advisory is not None:
-            advisories.append(advisory)
-    return advisories
+        if advisory is None:
+            continue
+        package = (advisory.ecosystem, advisory.distribution, advisory.release, advisory.package)
+        earlier = by_package.get(package)
+        by_package[package] = advisory if earlier is None else _merged(earlier, advisory)
+    return list(by_package.values())
+
+
+def _merged(earlier: Advisory, later: Advisory) -> Advisory:
+    """One advisory for two ``affected`` entries of the same package: a version is
+    affected if either entry says so (OSV), and the store keeps one row per package."""
+    versions = earlier.versions + tuple(v for v in later.versions if v not in earlier.versions)
+    return dataclasses.replace(earlier, ranges=earlier.ranges + later.ranges, versions=versions)
 
 
 def _affected_advisory(

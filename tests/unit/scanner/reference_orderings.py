@@ -1,13 +1,16 @@
 """The real tools that define each ecosystem's version order, driven from tests.
 
 ``dpkg --compare-versions`` (dpkg), rpm's Lua ``rpm.vercmp`` (``rpm --eval``), node's
-``semver`` package (Debian's node-semver). Each answers -1, 0 or 1 per pair, or None
-where the tool refuses a version.
+``semver`` package (Debian's node-semver), Maven's ``ComparableVersion`` (its ``main``, run
+by java from Debian's maven). Each answers -1, 0 or 1 per pair, or None where the tool
+refuses a version.
 """
 
 from __future__ import annotations
 
+import glob
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -17,6 +20,7 @@ from pathlib import Path
 import pytest
 
 NODE_SEMVER_PATH = "/usr/share/nodejs"
+MAVEN_ARTIFACT_JARS = "/usr/share/maven/lib/maven-artifact-*.jar"
 
 
 def require(tool: str) -> str:
@@ -97,3 +101,42 @@ def node_semver_compare_many(pairs: list[tuple[str, str]]) -> list[int | None]:
     )
     answers: list[int | None] = json.loads(result.stdout)
     return answers
+
+
+_MAVEN_VERDICT = re.compile(r"   \S+ (==|<|>) \S+")
+_MAVEN_CANONICAL = re.compile(r"\d+\. \S+ (?:->|==) (\S*?)(?:; tokens: .*)?")
+
+
+def _maven_main(versions: list[str]) -> list[str]:
+    """The lines ``ComparableVersion``'s ``main`` prints for ``versions``: each version's
+    canonical form, and between two versions their comparison."""
+    java = require("java")
+    jars = sorted(glob.glob(MAVEN_ARTIFACT_JARS))
+    if not jars:
+        pytest.skip("maven is not installed (scripts/install-test-deps installs it)")
+    result = subprocess.run(
+        [java, "-cp", jars[0], "org.apache.maven.artifact.versioning.ComparableVersion", *versions],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.splitlines()[1:]
+
+
+def maven_compare_many(pairs: list[tuple[str, str]]) -> list[int]:
+    """Maven's ``ComparableVersion.compareTo`` for every pair, in one java run: ``main``
+    compares each version with the one before it, so the pairs go in one after another
+    and every second comparison is one of them."""
+    lines = _maven_main([version for pair in pairs for version in pair])
+    verdicts = [match.group(1) for line in lines if (match := _MAVEN_VERDICT.fullmatch(line))]
+    assert len(verdicts) == 2 * len(pairs) - 1
+    answer = {"<": -1, "==": 0, ">": 1}
+    return [answer[verdict] for verdict in verdicts[::2]]
+
+
+def maven_canonical_many(versions: list[str]) -> list[str]:
+    """Maven's canonical form of each version (``ComparableVersion.getCanonical``)."""
+    lines = _maven_main(versions)
+    forms = [match.group(1) for line in lines if (match := _MAVEN_CANONICAL.fullmatch(line))]
+    assert len(forms) == len(versions)
+    return forms

@@ -181,6 +181,44 @@ def test_osv_record_affecting_several_packages() -> None:
         assert advisory.cvss is not None and advisory.cvss.base_score == 7.4
 
 
+def ecosystem_range(*events: tuple[EventKind, str]) -> VersionRange:
+    return VersionRange(RangeType.ECOSYSTEM, tuple(RangeEvent(k, v) for k, v in events))
+
+
+def test_osv_maven_record_one_advisory_per_package_with_every_range() -> None:
+    advisories = parse_osv_record((OSV / "GHSA-jfh8-c2jp-5v3q.json").read_bytes())
+    by_package = {a.package: a for a in advisories}
+
+    assert len(advisories) == len(by_package) == 5
+    assert {a.ecosystem for a in advisories} == {Ecosystem.MAVEN}
+    intro, fixed = EventKind.INTRODUCED, EventKind.FIXED
+    assert by_package["org.apache.logging.log4j:log4j-core"].ranges == (
+        ecosystem_range((intro, "2.13.0"), (fixed, "2.15.0")),
+        ecosystem_range((intro, "2.0-beta9"), (fixed, "2.3.1")),
+        ecosystem_range((intro, "2.4"), (fixed, "2.12.2")),
+    )
+    assert len(by_package["org.ops4j.pax.logging:pax-logging-log4j2"].ranges) == 4
+    listed = by_package["uk.co.nichesolutions.logging.log4j:log4j-core"]
+    assert (listed.ranges, listed.versions) == ((), ("2.6.3-CUSTOM",))
+    for advisory in advisories:
+        assert advisory.aliases == ("CVE-2021-44228",)
+        assert advisory.severity is Severity.CRITICAL
+        assert advisory.cvss is not None and advisory.cvss.base_score == 10.0
+
+
+def test_osv_entries_of_one_package_keep_every_listed_version_once() -> None:
+    entries = [
+        {"package": {"ecosystem": "Maven", "name": "g:a"}, "versions": ["1.0", "1.1"]},
+        {"package": {"ecosystem": "Maven", "name": "g:a"}, "versions": ["1.1", "2.0"]},
+        {"package": {"ecosystem": "Maven", "name": "g:b"}, "versions": ["3.0"]},
+    ]
+    advisories = parse_osv_record(osv_json(affected=entries))
+    assert [(a.package, a.versions) for a in advisories] == [
+        ("g:a", ("1.0", "1.1", "2.0")),
+        ("g:b", ("3.0",)),
+    ]
+
+
 def test_osv_go_record_with_semver_range() -> None:
     (advisory,) = parse_osv_record((OSV / "GO-2022-1059.json").read_bytes())
     assert (advisory.ecosystem, advisory.package) == (Ecosystem.GO, "golang.org/x/text")
@@ -206,8 +244,8 @@ def test_osv_debian_record_is_scoped_to_its_release() -> None:
         ("Ubuntu:22.04:LTS", OsvPackageScope(Ecosystem.DPKG, "ubuntu", "22.04")),
         ("Ubuntu:Pro:18.04:LTS", OsvPackageScope(Ecosystem.DPKG, "ubuntu", "18.04")),
         ("Rocky Linux:9", OsvPackageScope(Ecosystem.RPM, "rocky", "9")),
+        ("Maven", OsvPackageScope(Ecosystem.MAVEN)),
         ("crates.io", None),
-        ("Maven", None),
     ],
 )
 def test_osv_ecosystem_strings(ecosystem: str, scope: OsvPackageScope | None) -> None:
@@ -270,7 +308,7 @@ def test_osv_zip_and_documents() -> None:
     assert from_zip == from_folder
     assert {a.id for a in from_zip} == {
         "DSA-5514-1", "GHSA-462w-v97r-4m45", "GHSA-jf85-cpcp-j695", "GHSA-p6mc-m468-83gw",
-        "GHSA-wqvq-5m8c-6g24", "GO-2022-1059", "PYSEC-2020-148",
+        "GHSA-wqvq-5m8c-6g24", "GO-2022-1059", "PYSEC-2020-148", "GHSA-jfh8-c2jp-5v3q",
     }  # fmt: skip
 
 

@@ -47,6 +47,14 @@ def lang(ecosystem: Ecosystem, name: str, version: str) -> InstalledPackage:
     return InstalledPackage(ecosystem, name, version)
 
 
+def maven(name: str, version: str) -> InstalledPackage:
+    return InstalledPackage(Ecosystem.MAVEN, name, version)
+
+
+LOG4J_CORE = "org.apache.logging.log4j:log4j-core"
+LOG4SHELL = "GHSA-jfh8-c2jp-5v3q"
+
+
 @dataclass(frozen=True)
 class Case:
     why: str
@@ -165,6 +173,56 @@ CASES = [
         {"GO-2022-1059": "0.3.8"},
     ),
     Case("Go module at the fix", lang(Ecosystem.GO, "golang.org/x/text", "v0.3.8"), {}),
+    Case("log4j-core 2.14.1: Log4Shell", maven(LOG4J_CORE, "2.14.1"), {LOG4SHELL: "2.15.0"}),
+    Case("log4j-core 2.15.0 is the fix", maven(LOG4J_CORE, "2.15.0"), {}),
+    Case("log4j-core 2.17.1 is past the fix", maven(LOG4J_CORE, "2.17.1"), {}),
+    Case(
+        "a release candidate of the fix comes before it",
+        maven(LOG4J_CORE, "2.15.0-rc1"),
+        {LOG4SHELL: "2.15.0"},
+    ),
+    Case(
+        "2.0-beta9 is where the oldest range starts",
+        maven(LOG4J_CORE, "2.0-beta9"),
+        {LOG4SHELL: "2.3.1"},
+    ),
+    Case("2.0-beta8 is before it", maven(LOG4J_CORE, "2.0-beta8"), {}),
+    Case("2.0-rc1 is after beta9", maven(LOG4J_CORE, "2.0-rc1"), {LOG4SHELL: "2.3.1"}),
+    Case("2.0 is after 2.0-rc1", maven(LOG4J_CORE, "2.0"), {LOG4SHELL: "2.3.1"}),
+    Case("2.3.2 is between the 2.3 and 2.4 ranges", maven(LOG4J_CORE, "2.3.2"), {}),
+    Case("2.12.1 is in the 2.4 range", maven(LOG4J_CORE, "2.12.1"), {LOG4SHELL: "2.12.2"}),
+    Case("2.12.4 is past the 2.12 backport", maven(LOG4J_CORE, "2.12.4"), {}),
+    Case(
+        "Maven names are exact: log4j-api is not log4j-core",
+        maven("org.apache.logging.log4j:log4j-api", "2.14.1"),
+        {},
+    ),
+    Case(
+        "last_affected with a qualifier: 1.2.1.2-jre17 is affected, no fix known",
+        maven("com.guicedee.services:log4j-core", "1.2.1.2-jre17"),
+        {LOG4SHELL: None},
+    ),
+    Case(
+        "1.2.1.2 is before 1.2.1.2-jre17 (an unknown qualifier sorts after the release)",
+        maven("com.guicedee.services:log4j-core", "1.2.1.2"),
+        {LOG4SHELL: None},
+    ),
+    Case(
+        "1.2.1.2-jre18 is after last_affected",
+        maven("com.guicedee.services:log4j-core", "1.2.1.2-jre18"),
+        {},
+    ),
+    Case(
+        "a Maven entry with only a versions list",
+        maven("org.xbib.elasticsearch:log4j", "6.3.2.1"),
+        {LOG4SHELL: None},
+    ),
+    Case("a version not in the list", maven("org.xbib.elasticsearch:log4j", "6.3.2.2"), {}),
+    Case(
+        "listed versions compare case-insensitively, as Maven does",
+        maven("uk.co.nichesolutions.logging.log4j:log4j-core", "2.6.3-custom"),
+        {LOG4SHELL: None},
+    ),
 ]
 
 
@@ -180,6 +238,13 @@ def test_findings_carry_severity_and_cvss() -> None:
     assert ghsa.cvss is not None and ghsa.cvss.base_score == 6.5
     assert ghsa.aliases == ("CVE-2020-26137",)
     assert ghsa.is_fixed and ghsa.source == "osv"
+
+
+def test_log4shell_is_critical_with_its_cvss_score() -> None:
+    (finding,) = match(maven(LOG4J_CORE, "2.14.1"), ADVISORIES)
+    assert finding.severity is Severity.CRITICAL
+    assert finding.cvss is not None and finding.cvss.base_score == 10.0
+    assert finding.aliases == ("CVE-2021-44228",)
 
 
 def test_unfixed_findings_can_be_filtered() -> None:
@@ -226,6 +291,7 @@ def test_an_os_advisory_without_a_release_matches_nothing() -> None:
         (Ecosystem.PYPI, "zope.interface", "zope-interface"),
         (Ecosystem.NPM, "@Scope/Pkg", "@Scope/Pkg"),
         (Ecosystem.GO, "github.com/Foo/bar", "github.com/Foo/bar"),
+        (Ecosystem.MAVEN, "org.Example:Core_Lib", "org.Example:Core_Lib"),
     ],
 )
 def test_name_normalisation(ecosystem: Ecosystem, name: str, normalized: str) -> None:

@@ -52,6 +52,7 @@ async def store(database_url: str) -> AsyncIterator[AdvisoryStore]:
 
 URLLIB3 = LookupKey("pypi", "", "", "urllib3")
 GLIBC_BOOKWORM = LookupKey("dpkg", "debian", "bookworm", "glibc")
+LOG4J_CORE = LookupKey("maven", "", "", "org.apache.logging.log4j:log4j-core")
 
 
 async def update(store: AdvisoryStore, sources: FeedSources) -> tuple[dict[str, int], set[str]]:
@@ -65,11 +66,13 @@ async def test_every_feed_is_fetched_and_stored(store: AdvisoryStore, feeds: Fee
 
     assert failed == set()
     assert set(stored) == {
-        "debian-security-tracker", "alpine-secdb", "osv:PyPI", "osv:npm", "osv:Go",
+        "debian-security-tracker", "alpine-secdb", "osv:PyPI", "osv:npm", "osv:Go", "osv:Maven",
     }
     assert await store.sources() == stored
-    found = await store.candidates([URLLIB3, GLIBC_BOOKWORM])
+    found = await store.candidates([URLLIB3, GLIBC_BOOKWORM, LOG4J_CORE])
     assert {a.id for a in found[URLLIB3]} == {"GHSA-wqvq-5m8c-6g24", "PYSEC-2020-148"}
+    (log4shell,) = found[LOG4J_CORE]  # GitHub's three entries, one per fixed branch
+    assert [r.events[-1].version for r in log4shell.ranges] == ["2.15.0", "2.3.1", "2.12.2"]
     assert "CVE-2023-4911" in {a.id for a in found[GLIBC_BOOKWORM]}
     assert await queue.pending(store.db, REMATCH_JOB) == 1
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cargohold.scanner.errors import InvalidVersion, ScannerError
+from cargohold.scanner.maven_versions import canonical_maven
 from cargohold.scanner.versions import Ecosystem, compare, is_valid, sort_key, validate
 
 from . import reference_orderings as reference
@@ -46,6 +47,29 @@ SEMVER_VERSIONS = [
     "1.0.0+build", "1.0.0+build.2", "1.0.0-rc.1+build", "4.17.11", "4.17.12", "4.17.21",
     "v1.0.0", "v4.17.12", "0.3.7", "0.3.8", "0.0.0-20220722155237-a158d28d115b",
     "0.0.0-20191109021931-daa7c04131f5", "2.0.0+incompatible", "v2.0.0+incompatible",
+]  # fmt: skip
+
+MAVEN_VERSIONS = [
+    "1", "1.0", "1.0.0", "1-0", "1.0-0", "01", "1.00", "0", "0.0", "0.1", "1-ga", "1-final",
+    "1-release", "1.ga", "1.final", "1.release", "1-GA", "1.0.RELEASE", "1.0.Final", "1-sp",
+    "1-sp1", "1-sp.1", "1-SP2", "1-snapshot", "1.0-SNAPSHOT", "1-SNAPSHOT", "1-alpha",
+    "1-alpha1", "1-alpha-1", "1.0-alpha-1", "1-a1", "1-a", "1a1", "1.0a1", "1-beta", "1-b1",
+    "1-beta-2", "1-beta.2", "1-milestone", "1-m1", "1-M2", "1-rc", "1-rc1", "1-RC2", "1-cr1",
+    "1-CR", "1-cr2", "1-foo", "1-bar", "1-xyz", "1-abc", "1-z", "1.foo", "1.0.foo", "1-1",
+    "1.1", "1-0.1", "1.0.1", "1.01", "1.001", "1.10", "1.9", "2", "2.0", "10", "1.2.3",
+    "1.2.3-1", "1.2.3.1", "1.2.3.Final", "1.2.3-Final", "1.2.3.RELEASE", "1.2.3.SP1",
+    "1.2.3-SP1", "1.2.3.M1", "1.2.3.RC1", "1.2.3.BUILD-SNAPSHOT", "2.0-beta9", "2.0-rc1",
+    "2.0-rc2", "2.0.1", "2.3.1", "2.12.2", "2.14.1", "2.15.0", "2.15.0-rc1", "2.17.1",
+    "3.0.0-beta1", "1..0", "1.-1", "1-.1", ".1", "-1", "1-", "1.", "1--1", "1-1-1", "1-1.1",
+    "1.1-1", "1.0-1.0", "1-0-1", "1.0.0-0.0.0", "1.0-alpha-0", "1-alpha.0", "1-1-snapshot",
+    "1-1.snapshot", "1.0.0.jre8", "1.0.0.jre11", "12.2.0.jre8", "12.2.0.jre11", "31.1-jre",
+    "31.1-android", "32.0.0-jre", "1.0-20220101.123456-1", "1.2.1.2-jre17", "1.2.1.2-jre18",
+    "9999999999", "99999999999999999999", "1.9999999999", "1.99999999999999999999",
+    "0000000000", "1.0000000000", "a", "b", "ga", "1a", "1b", "1m", "1m1", "1c", "1-c1",
+    "1-2-alpha", "1-2-alpha-1", "1.0-final-1", "1.0-ga-1", "1.0-alpha-1-SNAPSHOT", "2.0.0.M1",
+    "5.3.18", "5.2.20.RELEASE", "5.3.0-RC1", "1-pre", "1-preview", "1-dev", "1-2", "1-10",
+    "1-9", "1.a", "1.b", "1-x.1", "1-sp.snapshot", "1.0-sp-1", "2.6.3-CUSTOM", "2.6.3-custom",
+    "6.3.2.1", "1.0.0-M1", "1_0", "1+build", "1.0~rc1",
 ]  # fmt: skip
 
 
@@ -215,3 +239,48 @@ def test_pypi_refuses_non_pep_440() -> None:
 def test_go_accepts_its_v_prefix() -> None:
     assert compare(Ecosystem.GO, "v0.3.7", "0.3.8") == -1
     assert compare(Ecosystem.GO, "v1.2.3+incompatible", "1.2.3") == 0
+
+
+def test_maven_agrees_with_maven_comparable_version() -> None:
+    pairs = ordered_pairs(MAVEN_VERSIONS)
+    theirs: list[int | None] = list(reference.maven_compare_many(pairs))
+    assert disagreements(pairs, our_answers(Ecosystem.MAVEN, pairs), theirs) == []
+
+
+def test_maven_canonical_forms_agree_with_maven() -> None:
+    theirs = reference.maven_canonical_many(MAVEN_VERSIONS)
+    ours = [canonical_maven(version) for version in MAVEN_VERSIONS]
+    assert [
+        f"{version!r}: ours {mine!r}, Maven {canonical!r}"
+        for version, mine, canonical in zip(MAVEN_VERSIONS, ours, theirs, strict=True)
+        if mine != canonical
+    ] == []
+
+
+@pytest.mark.parametrize(
+    ("lower", "higher"),
+    [
+        ("1.0-SNAPSHOT", "1.0"),
+        ("1.0-alpha-1", "1.0"),
+        ("2.0-beta9", "2.0-rc1"),
+        ("1-rc1", "1-snapshot"),
+        ("1", "1-sp"),
+        ("1-sp", "1-jre"),
+        ("1.2.3", "1.2.3.1"),
+        ("2.14.1", "2.15.0"),
+    ],
+)
+def test_maven_hand_picked_orderings(lower: str, higher: str) -> None:
+    assert compare(Ecosystem.MAVEN, lower, higher) == -1
+    assert compare(Ecosystem.MAVEN, higher, lower) == 1
+
+
+@pytest.mark.parametrize("same", ["1.0", "1-ga", "1.0.0.RELEASE", "1-FINAL", "1.0-0"])
+def test_maven_equal_versions(same: str) -> None:
+    assert compare(Ecosystem.MAVEN, same, "1") == 0
+
+
+@pytest.mark.parametrize("version", ["", "1.0 beta", "1.0\t", "1.0-é", "1" * 257])
+def test_maven_refuses_what_no_maven_repository_holds(version: str) -> None:
+    with pytest.raises(InvalidVersion, match="maven"):
+        validate(Ecosystem.MAVEN, version)

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from cargohold.scanner.image_matching import matchable_packages
+from cargohold.scanner.advisory import Advisory
+from cargohold.scanner.feeds.osv import parse_osv_record
+from cargohold.scanner.image_matching import (
+    LookupKey,
+    lookup_key,
+    match_index,
+    matchable_packages,
+)
 from cargohold.scanner.indexer import (
     ImageIndex,
     IndexLimits,
@@ -28,6 +35,7 @@ REPOSITORY_JARS = [
     "com/google/guava/guava/31.1-jre/guava-31.1-jre.jar",
 ]
 DEBIAN_JAVA = Path("/usr/share/java")
+OSV = Path(__file__).parent.parent / "scanner" / "data" / "osv"
 
 
 def coordinates_by_layout(repository_path: str) -> tuple[str, str]:
@@ -167,8 +175,35 @@ async def test_a_jar_removed_by_a_later_layer() -> None:
     assert index.packages == []
 
 
-async def test_maven_packages_are_listed_but_not_matched() -> None:
-    index = await index_image([layer(repository_jars_layer("app/lib"))])
+def log4j_core_jar(work: Path, version: str) -> bytes:
+    """A jar as Maven builds log4j-core: its ``pom.properties`` names the coordinates."""
+    content = work / version
+    pom = content / "META-INF" / "maven" / "org.apache.logging.log4j" / "log4j-core"
+    pom.mkdir(parents=True)
+    (pom / "pom.properties").write_text(
+        f"artifactId=log4j-core\ngroupId=org.apache.logging.log4j\nversion={version}\n"
+    )
+    archive = work / f"log4j-core-{version}.jar"
+    subprocess.run(["jar", "--create", "--file", archive, "-C", content, "."], check=True)
+    return archive.read_bytes()
 
-    assert len(index.packages) == len(REPOSITORY_JARS)
-    assert matchable_packages(index) == []
+
+async def test_a_vulnerable_log4j_core_is_found_through_its_jar(tmp_path: Path) -> None:
+    jars = LayerBuilder()
+    for version in ("2.14.1", "2.0-beta9", "2.15.0", "2.17.1"):
+        jars.file(f"opt/app{version}/lib/log4j-core.jar", log4j_core_jar(tmp_path, version))
+    index = await index_image([layer(jars), layer(repository_jars_layer("app/lib"))])
+    advisories: dict[LookupKey, list[Advisory]] = {}
+    for advisory in parse_osv_record((OSV / "GHSA-jfh8-c2jp-5v3q.json").read_bytes()):
+        advisories.setdefault(lookup_key(advisory), []).append(advisory)
+
+    findings = match_index(index, advisories)
+
+    assert len(matchable_packages(index)) == 4 + len(REPOSITORY_JARS)
+    found = {
+        (index.packages[f["package"]].path, f["id"], f["fixed_in"], f["severity"]) for f in findings
+    }
+    assert found == {
+        ("opt/app2.14.1/lib/log4j-core.jar", "GHSA-jfh8-c2jp-5v3q", "2.15.0", "Critical"),
+        ("opt/app2.0-beta9/lib/log4j-core.jar", "GHSA-jfh8-c2jp-5v3q", "2.3.1", "Critical"),
+    }
