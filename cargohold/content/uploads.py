@@ -47,11 +47,13 @@ MAX_CACHED_HASHERS = 4096
 
 @dataclass(frozen=True, slots=True)
 class UploadState:
-    """An upload in progress: its id and the bytes received so far."""
+    """An upload in progress: its id, the bytes received so far and, when known, their
+    sha256 (hex)."""
 
     id: str
     repository: str
     size: int
+    sha256: str | None = None
 
 
 class RunningHashes:
@@ -105,7 +107,7 @@ class UploadService:
         cancelled upload, or one that belongs to another repository."""
         async with self.db.read() as session:
             row = await self._find(session, repository, upload_id)
-        return UploadState(upload_id, repository, row.size)
+        return UploadState(upload_id, repository, row.size, row.sha256)
 
     async def append(
         self,
@@ -151,10 +153,11 @@ class UploadService:
             await writer.close()
             if keep:
                 new_size = state.size + received
-                await self._record_size(upload_id, state.size, new_size)
+                sha256 = running.copy().hexdigest() if running is not None else None
+                await self._record_size(upload_id, state.size, new_size, sha256)
                 if running is not None:
                     self.hashes.keep(upload_id, new_size, running)
-        return UploadState(upload_id, repository, state.size + received)
+        return UploadState(upload_id, repository, state.size + received, sha256)
 
     async def complete(
         self,
@@ -174,7 +177,7 @@ class UploadService:
             state = await self.append(repository, upload_id, body, start=start, length=length)
         else:
             state = await self.status(repository, upload_id)
-        actual = await self._digest_of(upload_id, state.size, digest.algorithm)
+        actual = await self._digest_of(state, digest.algorithm)
         if actual != digest:
             await self.cancel(repository, upload_id)
             raise DigestInvalid(
@@ -204,20 +207,28 @@ class UploadService:
         self.hashes.forget(upload_id)
         await self.storage.delete(upload_key(upload_id))
 
-    async def _digest_of(self, upload_id: str, size: int, algorithm: str) -> Digest:
-        running = self.hashes.take(upload_id, size) if algorithm == "sha256" else None
-        if running is None:
-            running = new_hasher(algorithm)
-            async for chunk in self.storage.read(upload_key(upload_id), 0, size):
-                running.update(chunk)
-        return Digest(algorithm, running.hexdigest())
+    async def _digest_of(self, state: UploadState, algorithm: str) -> Digest:
+        """The digest of the upload's bytes: from this process's running hash, or the
+        sha256 recorded with its size by the request that stored them, or read again."""
+        if algorithm == "sha256":
+            running = self.hashes.take(state.id, state.size)
+            if running is not None:
+                return Digest(algorithm, running.hexdigest())
+            if state.sha256 is not None:
+                return Digest(algorithm, state.sha256)
+        hasher = new_hasher(algorithm)
+        async for chunk in self.storage.read(upload_key(state.id), 0, state.size):
+            hasher.update(chunk)
+        return Digest(algorithm, hasher.hexdigest())
 
-    async def _record_size(self, upload_id: str, old_size: int, new_size: int) -> None:
+    async def _record_size(
+        self, upload_id: str, old_size: int, new_size: int, sha256: str | None
+    ) -> None:
         async with self.db.write() as session:
             result = await session.execute(
                 update(BlobUpload)
                 .where(BlobUpload.id == upload_id, BlobUpload.size == old_size)
-                .values(size=new_size, updated_at=utcnow())
+                .values(size=new_size, sha256=sha256, updated_at=utcnow())
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise BlobUploadInvalid(
@@ -225,11 +236,11 @@ class UploadService:
                 )
 
     async def _find(self, session: AsyncSession, repository: str, upload_id: str) -> Any:
-        """The upload's row (``repository_id``, ``size``); ``BlobUploadUnknown`` when it is
-        not in progress in ``repository``."""
+        """The upload's row (``repository_id``, ``size``, ``sha256``);
+        ``BlobUploadUnknown`` when it is not in progress in ``repository``."""
         row = (
             await session.execute(
-                select(BlobUpload.repository_id, BlobUpload.size)
+                select(BlobUpload.repository_id, BlobUpload.size, BlobUpload.sha256)
                 .join(Repository, Repository.id == BlobUpload.repository_id)
                 .where(BlobUpload.id == upload_id, Repository.name == repository)
             )

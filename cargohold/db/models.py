@@ -152,6 +152,9 @@ class BlobUpload(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     repository_id: Mapped[int] = mapped_column(ForeignKey("repository.id", ondelete="CASCADE"))
     size: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    """Hex sha256 of the first ``size`` bytes, when the request that stored them saw them
+    all; null otherwise (the bytes are hashed again at completion)."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     __table_args__ = (Index(None, "repository_id"), Index(None, "updated_at"))

@@ -49,7 +49,7 @@ async def test_an_upload_hops_between_nodes_and_still_verifies(backend: Backend)
     assert b"".join([c async for c in first.blobs.read(stored)]) == b"".join(parts)
 
 
-async def test_a_wrong_digest_on_another_node_is_caught_by_rehashing(backend: Backend) -> None:
+async def test_a_wrong_digest_on_another_node_is_caught(backend: Backend) -> None:
     first, second = backend.services, other_node(backend)
     state = await first.uploads.start(REPO)
     await first.uploads.append(REPO, state.id, body(b"real content"))
@@ -57,6 +57,40 @@ async def test_a_wrong_digest_on_another_node_is_caught_by_rehashing(backend: Ba
         await second.uploads.complete(REPO, state.id, Digest.of_bytes(b"other content"))
     with pytest.raises(BlobUploadUnknown):
         await first.uploads.status(REPO, state.id)
+
+
+async def test_another_node_completes_with_the_recorded_sha256_without_reading_bytes(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What clients do with several connections: every byte in one PATCH on one node,
+    the empty completing PUT on another."""
+    first, second = backend.services, other_node(backend)
+    content = b"layer bytes" * 10_000
+    state = await first.uploads.start(REPO)
+    await first.uploads.append(REPO, state.id, body(content))
+    reads: list[str] = []
+    stock_read = second.uploads.storage.read
+
+    def counting_read(key: str, offset: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
+        reads.append(key)
+        return stock_read(key, offset, length)
+
+    monkeypatch.setattr(second.uploads.storage, "read", counting_read)
+    blob = await second.uploads.complete(REPO, state.id, Digest.of_bytes(content))
+    assert blob.digest == str(Digest.of_bytes(content))
+    assert reads == []
+
+
+async def test_a_chunk_from_a_node_without_the_running_hash_is_hashed_again(
+    backend: Backend,
+) -> None:
+    first, second = backend.services, other_node(backend)
+    state = await first.uploads.start(REPO)
+    await first.uploads.append(REPO, state.id, body(b"first part, "), start=0)
+    after_hop = await second.uploads.append(REPO, state.id, body(b"second part"), start=12)
+    assert after_hop.sha256 is None
+    with pytest.raises(DigestInvalid):
+        await first.uploads.complete(REPO, state.id, Digest.of_bytes(b"first part, other"))
 
 
 async def test_a_broken_chunk_keeps_what_arrived_and_the_upload_resumes(backend: Backend) -> None:
