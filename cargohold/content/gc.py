@@ -55,11 +55,13 @@ its result:
 - Bytes are deleted last, ``grace`` after their row, in a transaction that holds the
   ``gc-bytes`` job's row lock and first re-checks that no blob row for the digest exists.
   An upload completing the same digest (``UploadService.complete``) first runs
-  ``cancel_byte_deletion`` in its own transaction: it deletes that job row (waiting for a
-  deletion in progress to finish, after which its bytes are written anew) and touches the
-  blob row so that step 4 leaves it alone for ``grace``, which covers the time until the
-  upload's row and protection are written. Either the deletion finished before the upload
-  published its bytes, or it finds its job cancelled or the row back, and keeps them.
+  ``cancel_byte_deletion`` in its own transaction (when ``may_be_collected``: a digest
+  with neither a row nor a job cannot lose its bytes within ``grace``): it deletes that
+  job row (waiting for a deletion in progress to finish, after which its bytes are
+  written anew) and touches the blob row so that step 4 leaves it alone for ``grace``,
+  which covers the time until the upload's row and protection are written. Either the
+  deletion finished before the upload published its bytes, or it finds its job cancelled
+  or the row back, and keeps them.
 
 Known limit: a client that skipped uploading a layer because ``HEAD`` found it in the
 repository (through a manifest that is garbage) and pushes its manifest after collection
@@ -156,6 +158,16 @@ async def request_collection(session: AsyncSession, repository_id: int | None = 
         await queue.enqueue(session, SWEEP_JOB, SWEEP_KEY)
     else:
         await queue.enqueue(session, REPOSITORY_JOB, str(repository_id))
+
+
+async def may_be_collected(session: AsyncSession, digest: str) -> bool:
+    """Whether collection could delete the bytes of ``digest`` within ``grace``: a blob row
+    or a pending ``gc-bytes`` job exists for it. When neither does, the bytes of an upload
+    published now are safe without ``cancel_byte_deletion``: their deletion needs a row
+    untouched for ``grace``, then a job that runs ``grace`` after it."""
+    row = exists().where(Blob.digest == digest)
+    job = exists().where(WorkItem.kind == BYTES_JOB, WorkItem.key == digest)
+    return bool(await session.scalar(select(or_(row, job))))
 
 
 async def cancel_byte_deletion(session: AsyncSession, digest: str) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.content.blobs import BlobInfo, protect_blob, record_blob
-from cargohold.content.gc import cancel_byte_deletion
+from cargohold.content.gc import cancel_byte_deletion, may_be_collected
 from cargohold.content.repositories import ensure_repository
 from cargohold.db.models import BlobUpload, Repository, utcnow
 from cargohold.db.session import Database
@@ -184,10 +184,13 @@ class UploadService:
                 f"the uploaded content has digest {actual}, not {digest}",
                 {"expected": str(digest), "actual": str(actual)},
             )
-        async with self.db.write() as session:
-            # Before the bytes are published: garbage collection must not delete them
-            # between now and this upload's row (see ``content.gc``).
-            await cancel_byte_deletion(session, str(digest))
+        # Before the bytes are published: garbage collection must not delete them between
+        # now and this upload's row (see ``content.gc``).
+        async with self.db.read() as session:
+            collectable = await may_be_collected(session, str(digest))
+        if collectable:
+            async with self.db.write() as session:
+                await cancel_byte_deletion(session, str(digest))
         try:
             await self.storage.commit(upload_key(upload_id), blob_key(digest.algorithm, digest.hex))
         except PathNotFound as exc:
