@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, exists, or_, select
+from sqlalchemy import Select, delete, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.content.repositories import ensure_repository, find_repository_id
@@ -66,8 +66,10 @@ async def protect_blob(
             UploadedBlob.repository_id == repository_id, UploadedBlob.blob_id == blob_id
         )
     )
-    session.add(
-        UploadedBlob(repository_id=repository_id, blob_id=blob_id, expires_at=utcnow() + protection)
+    await session.execute(
+        insert(UploadedBlob).values(
+            repository_id=repository_id, blob_id=blob_id, expires_at=utcnow() + protection
+        )
     )
 
 

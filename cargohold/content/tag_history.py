@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.content.repositories import lock_repository
@@ -145,8 +145,8 @@ async def move_tag(
         await session.execute(update(Tag).where(Tag.id == current.id).values(lifetime_end=now))
     if expires_at is not None and matching_rule(await rules_for(session, repository_id), name):
         expires_at = None
-    session.add(
-        Tag(
+    await session.execute(
+        insert(Tag).values(
             repository_id=repository_id,
             name=name,
             manifest_id=manifest_id,

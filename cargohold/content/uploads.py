@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.content.blobs import BlobInfo, protect_blob, record_blob
@@ -97,7 +97,9 @@ class UploadService:
         upload_id = uuid.uuid4().hex
         async with self.db.write() as session:
             repository_id = await ensure_repository(session, repository)
-            session.add(BlobUpload(id=upload_id, repository_id=repository_id, size=0))
+            await session.execute(
+                insert(BlobUpload).values(id=upload_id, repository_id=repository_id, size=0)
+            )
         writer = await self.storage.open_writer(upload_key(upload_id), 0)
         await writer.close()
         return UploadState(upload_id, repository, 0)

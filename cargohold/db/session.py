@@ -4,9 +4,10 @@
 transaction. On PostgreSQL both use one engine. On SQLite, writers use their own engine
 whose transactions start with ``BEGIN IMMEDIATE`` and whose pool holds one connection:
 writers queue in the process instead of failing with "database is locked" when a
-read transaction would upgrade to a write, and writers in other processes wait up to
-``busy_timeout``. SQLite runs in WAL mode so that readers never wait for the writer, on
-aiosqlite connections that cost one thread round trip per statement (``sqlite_driver``).
+read transaction would upgrade to a write, and writers in other processes are waited for
+without blocking the event loop (``sqlite_driver``: statements run inline, a busy
+database is retried after a sleep). SQLite runs in WAL mode so that readers never wait
+for the writer.
 
 ``Database.hot`` answers the few reads every pull makes without the ORM (``hot.py``).
 """
@@ -28,9 +29,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from cargohold.db.hot import HotReads, open_hot_reads
-from cargohold.db.sqlite_driver import async_connector
-
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+from cargohold.db.sqlite_driver import WalCheckpoints, async_connector
 
 
 class Database:
@@ -39,9 +38,11 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        self._checkpoints: WalCheckpoints | None = None
         if self.is_sqlite:
             self.reader = _sqlite_engine(url, begin="BEGIN", pool_size=pool_size)
             self.writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1)
+            self._checkpoints = WalCheckpoints(_sqlite_path(url))
         else:
             self.reader = self.writer = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
@@ -61,30 +62,37 @@ class Database:
         """A session whose transaction commits when the block ends without an exception."""
         async with self._write_sessions() as session, session.begin():
             yield session
+        if self._checkpoints is not None:
+            self._checkpoints.note_commit()
 
     async def dispose(self) -> None:
+        if self._checkpoints is not None:
+            await self._checkpoints.close()
         await self.hot.close()
         await self.reader.dispose()
         if self.writer is not self.reader:
             await self.writer.dispose()
 
 
-def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
+def _sqlite_path(url: str) -> str:
     path = make_url(url).database
     assert path is not None
+    return path
+
+
+def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
     engine = create_async_engine(
-        url, pool_size=pool_size, max_overflow=0, async_creator=async_connector(path)
+        url, pool_size=pool_size, max_overflow=0, async_creator=async_connector(_sqlite_path(url))
     )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        # Take transaction control away from the sqlite3 module, so that "begin" below
-        # is the only BEGIN and it can be IMMEDIATE.
-        dbapi_connection.isolation_level = None
+        # The connections are in autocommit mode (``async_connector``), so that "begin"
+        # below is the only BEGIN and it can be IMMEDIATE.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA wal_autocheckpoint=0")  # Database.write checkpoints
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -1,46 +1,117 @@
 """The SQLite connections of ``db.sqlite_driver`` behave as aiosqlite's for SQLAlchemy
-(rows, row counts, errors), in one thread round trip per statement."""
+(rows, row counts, errors) without a thread, and wait for another process's write lock
+without blocking the event loop."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
+import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from cargohold.db.sqlite_driver import PrefetchingConnection, async_connector
+from cargohold.db import sqlite_driver
+from cargohold.db.session import Database
+from cargohold.db.sqlite_driver import async_connector
 
 
-async def test_statements_return_rows_counts_and_errors(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     path = str(tmp_path / "db.sqlite")
     engine = create_async_engine(f"sqlite+aiosqlite:///{path}", async_creator=async_connector(path))
-    round_trips = 0
-    stock_execute = PrefetchingConnection._execute
+    async with engine.begin() as connection:
+        await connection.execute(text("PRAGMA journal_mode=WAL"))
+        await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+        await connection.execute(text("INSERT INTO t (v) VALUES ('x'), ('y')"))
+    yield engine
+    await engine.dispose()
 
-    async def counting_execute(self: PrefetchingConnection, fn: object, *args: object) -> object:
-        nonlocal round_trips
-        round_trips += 1
-        return await stock_execute(self, fn, *args)  # type: ignore[no-untyped-call]
 
-    try:
+async def test_statements_return_rows_counts_and_errors_without_a_thread(
+    engine: AsyncEngine,
+) -> None:
+    threads = threading.active_count()
+    async with engine.begin() as connection:
+        rows = (await connection.execute(text("SELECT id, v FROM t ORDER BY id"))).all()
+        assert [tuple(row) for row in rows] == [(1, "x"), (2, "y")]
+        updated = await connection.execute(text("UPDATE t SET v = 'z' WHERE id > 0"))
+        assert updated.rowcount == 2
+        with pytest.raises(IntegrityError):
+            await connection.execute(text("INSERT INTO t (id, v) VALUES (1, 'dup')"))
+    assert threading.active_count() == threads
+
+
+async def test_a_write_lock_held_elsewhere_is_waited_for_while_the_loop_runs(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "db.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    async def write() -> None:
         async with engine.begin() as connection:
-            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
-            inserted = await connection.execute(
-                text("INSERT INTO t (v) VALUES (:a), (:b)"), {"a": "x", "b": "y"}
-            )
-            assert inserted.rowcount == 2
-        monkeypatch.setattr(PrefetchingConnection, "_execute", counting_execute)
+            await connection.execute(text("BEGIN IMMEDIATE"))
+            await connection.execute(text("INSERT INTO t (v) VALUES ('w')"))
+
+    ticker = asyncio.create_task(tick())
+    writer = asyncio.create_task(write())
+    await asyncio.sleep(0.2)
+    assert not writer.done() and ticks >= 10  # waiting, and the loop kept running
+    other.execute("COMMIT")
+    other.close()
+    await asyncio.wait_for(writer, 5)
+    ticker.cancel()
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one() == 3
+
+
+async def test_a_lock_held_past_the_timeout_is_an_error(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_driver, "BUSY_TIMEOUT_SECONDS", 0.1)
+    other = sqlite3.connect(tmp_path / "db.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
         async with engine.connect() as connection:
-            rows = (await connection.execute(text("SELECT id, v FROM t ORDER BY id"))).all()
-            assert [tuple(row) for row in rows] == [(1, "x"), (2, "y")]
-            assert round_trips == 1
-            first = await connection.execute(text("SELECT v FROM t WHERE id = 2"))
-            assert first.scalar_one() == "y"
-            with pytest.raises(IntegrityError):
-                await connection.execute(text("INSERT INTO t (id, v) VALUES (1, 'z')"))
+            with pytest.raises(OperationalError, match="locked"):
+                await connection.execute(text("BEGIN IMMEDIATE"))
     finally:
-        await engine.dispose()
+        other.execute("ROLLBACK")
+        other.close()
+
+
+async def test_commits_are_checkpointed_into_the_database_file_by_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's connections never checkpoint (``wal_autocheckpoint=0``); every
+    ``CHECKPOINT_EVERY`` commits of ``Database.write`` a thread does, so that the database
+    file alone (without its ``-wal``) has the rows."""
+    monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY", 3)
+    path = tmp_path / "db.sqlite"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with db.write() as session:
+            await session.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        for row in (1, 2):
+            async with db.write() as session:
+                await session.execute(text("INSERT INTO t (id) VALUES (:id)"), {"id": row})
+        assert db._checkpoints is not None
+        await db._checkpoints.close()
+        copy = tmp_path / "copy.sqlite"
+        copy.write_bytes(path.read_bytes())  # the file alone: no -wal beside it
+        with contextlib.closing(sqlite3.connect(copy)) as alone:
+            assert alone.execute("SELECT count(*) FROM t").fetchone() == (2,)
+    finally:
+        await db.dispose()
