@@ -34,17 +34,17 @@ from support.auth import ADMIN_USER, RegistryAuth
 
 from cargohold.app import create_app
 from cargohold.auth.secrets import TokenKind
-from cargohold.config import Settings, load_settings
+from cargohold.config import Settings
 from cargohold.db.migrate import upgrade
 
-from .helpers import ClientFactory
+from .helpers import ClientFactory, functional_settings
 
 BASE_URL = "http://registry.test"
 
 
 @pytest.fixture
 def registry_settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings(data_dir=tmp_path / "data", database_url=database_url, access_log=False)
+    return functional_settings(database_url, tmp_path)
 
 
 @pytest.fixture

@@ -13,9 +13,12 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+
+from cargohold.config import Settings, load_settings
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -32,6 +35,15 @@ EMPTY_JSON = b"{}"
 """The OCI empty descriptor's content (image-spec "Guidance for an Empty Descriptor")."""
 
 _UPLOAD_RANGE = re.compile(r"^(?:bytes=)?0-(\d+)$")
+
+
+def functional_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    """The application's settings in these tests: blobs under ``tmp_path``, the test's
+    database, no access log, and ``overrides`` (what a module's ``registry_settings``
+    changes)."""
+    return load_settings(
+        data_dir=tmp_path / "data", database_url=database_url, access_log=False, **overrides
+    )
 
 
 class ClientFactory(Protocol):

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select, update
 from starlette.applications import Starlette
 
-from cargohold.config import Settings, load_settings
+from cargohold.config import Settings
 from cargohold.content.gc import BYTES_JOB
 from cargohold.db.auth_models import AuditEvent
 from cargohold.db.models import Blob, BlobUpload, Manifest, utcnow
@@ -39,6 +39,7 @@ from .helpers import (
     PushedImage,
     assert_error,
     descriptor,
+    functional_settings,
     image_manifest,
     index_manifest,
     push_artifact,
@@ -53,12 +54,7 @@ from .helpers import (
 
 @pytest.fixture
 def registry_settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        access_log=False,
-        background_workers=False,
-    )
+    return functional_settings(database_url, tmp_path, background_workers=False)
 
 
 async def pulls(client: httpx.AsyncClient, image: PushedImage, reference: str) -> None:

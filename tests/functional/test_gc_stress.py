@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from cargohold.config import Settings, load_settings
+from cargohold.config import Settings
 from cargohold.db.models import Manifest, Repository
 
 from .gc_support import (
@@ -46,6 +46,7 @@ from .helpers import (
     OCI_MANIFEST,
     PushedImage,
     descriptor,
+    functional_settings,
     image_manifest,
     index_manifest,
     push_artifact,
@@ -69,10 +70,9 @@ ACCEPT = f"{OCI_MANIFEST}, {OCI_INDEX}"
 
 @pytest.fixture
 def registry_settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        access_log=False,
+    return functional_settings(
+        database_url,
+        tmp_path,
         background_workers=True,
         worker_concurrency=3,
         worker_poll_seconds=0.05,

@@ -17,7 +17,7 @@ from cargohold.config import Settings, load_settings
 from cargohold.content import pull_policies
 from cargohold.scanner.severity import Severity
 
-from .helpers import OCI_INDEX, descriptor, index_manifest, put_manifest
+from .helpers import OCI_INDEX, descriptor, functional_settings, index_manifest, put_manifest
 from .test_scanning import import_fixture_advisories, push_scannable_image, wait_scanned
 
 MANIFEST_TYPES = (
@@ -33,12 +33,7 @@ def no_policy_cache(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def registry_settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        access_log=False,
-        worker_poll_seconds=0.1,
-    )
+    return functional_settings(database_url, tmp_path, worker_poll_seconds=0.1)
 
 
 async def set_policy(client: httpx.AsyncClient, namespace: str, **policy: Any) -> httpx.Response:

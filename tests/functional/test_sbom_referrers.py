@@ -15,13 +15,20 @@ import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from cargohold.config import Settings, load_settings
+from cargohold.config import Settings
 from cargohold.content.scans import SBOM_REFERRER_JOB, SCAN_JOB
 from cargohold.db.models import Manifest
 from cargohold.workers import queue
 
 from .gc_support import age_everything, collector, database, set_window, stored_digests
-from .helpers import OCI_EMPTY, OCI_MANIFEST, PushedImage, push_artifact, sha256
+from .helpers import (
+    OCI_EMPTY,
+    OCI_MANIFEST,
+    PushedImage,
+    functional_settings,
+    push_artifact,
+    sha256,
+)
 from .test_scanning import push_scannable_image, wait_for, wait_scanned
 
 CYCLONEDX = "application/vnd.cyclonedx+json"
@@ -30,12 +37,7 @@ OURS = "cargohold.sbom.indexer-version"
 
 @pytest.fixture
 def registry_settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        access_log=False,
-        worker_poll_seconds=0.1,
-    )
+    return functional_settings(database_url, tmp_path, worker_poll_seconds=0.1)
 
 
 async def organization(client: httpx.AsyncClient, name: str, *, attach: bool) -> None:

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import delete, update
 from starlette.applications import Starlette
 
-from cargohold.config import Settings, load_settings
+from cargohold.config import Settings
 from cargohold.content.advisories import REMATCH_JOB
 from cargohold.content.services import Services
 from cargohold.db.scanner_models import ManifestScan
@@ -35,6 +35,7 @@ from .helpers import (
     OCI_MANIFEST,
     PushedImage,
     descriptor,
+    functional_settings,
     image_manifest,
     index_manifest,
     push_artifact,
@@ -85,12 +86,7 @@ class Scanning:
 
 @pytest.fixture
 def registry_settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        access_log=False,
-        worker_poll_seconds=0.1,
-    )
+    return functional_settings(database_url, tmp_path, worker_poll_seconds=0.1)
 
 
 @pytest.fixture

@@ -41,7 +41,6 @@ async def sleep_past(moment: datetime) -> None:
     await asyncio.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()) + 0.2)
 
 
-
 def jobs(app: Starlette) -> TagLifecycleJobs:
     services = app.state.services
     return create_tag_jobs(services.manifests.db, services, app.state.auth)

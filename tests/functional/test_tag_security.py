@@ -9,20 +9,15 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from cargohold.config import Settings, load_settings
+from cargohold.config import Settings
 
-from .helpers import push_image
+from .helpers import functional_settings, push_image
 from .test_scanning import import_fixture_advisories, push_scannable_image, wait_scanned
 
 
 @pytest.fixture
 def registry_settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        access_log=False,
-        worker_poll_seconds=0.1,
-    )
+    return functional_settings(database_url, tmp_path, worker_poll_seconds=0.1)
 
 
 async def test_tag_listing_counts_vulnerabilities_per_severity(
