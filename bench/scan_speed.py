@@ -2,7 +2,7 @@
 seconds to scan a ~70 MB image.
 
     python -m bench.scan_speed [--megabytes 70] [--images 20]
-        [--small-megabytes 5] [--database-url postgresql://...]
+        [--small-megabytes 5] [--database-url postgresql://...] [--layer ROOTFS.tar.gz]
 
 It runs the registry application in process (``create_app``, background workers off) on
 a fresh data directory and SQLite (or the PostgreSQL URL given), loads the fixture
@@ -10,7 +10,10 @@ advisories of ``tests/unit/scanner/data``, pushes images through /v2 (synthetic 
 layers of random and text files, the host's ``/var/lib/dpkg/status`` and os-release in
 the first), then runs the scan jobs one after the other through the worker runner: each
 job streams the layers from the filesystem driver, indexes, matches and stores. It prints
-the time of the big image's scan and the rate over the small ones.
+the time of the big image's scan and the rate over the small ones. ``--layer`` makes the
+big image one real gzip layer instead, such as the debootstrap'd Debian 12 rootfs the
+end-to-end scanning tests cache (``layer.tar.gz`` under the system temp directory's
+``cargohold-test-cache``).
 """
 
 from __future__ import annotations
@@ -123,7 +126,10 @@ async def run(options: argparse.Namespace, data_dir: Path) -> None:
             await load_advisories(services)
             await drain(runner)  # the re-match the advisory load queued
             base = os_layer()
-            big = [base, *build_layers(options.megabytes * MiB)]
+            if options.layer:
+                big = [options.layer.read_bytes()]
+            else:
+                big = [base, *build_layers(options.megabytes * MiB)]
             big_digest = await push(client, credentials, "bench/big", big)
             big_seconds = await drain(runner)
             for number in range(options.images):
@@ -151,6 +157,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=20, help="small images to scan")
     parser.add_argument("--small-megabytes", type=int, default=5)
     parser.add_argument("--database-url", help="PostgreSQL URL (default: SQLite)")
+    parser.add_argument("--layer", type=Path, help="the big image: this one gzip layer")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cargohold-scan-bench-") as directory:
         asyncio.run(run(options, Path(directory)))
