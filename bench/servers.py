@@ -101,19 +101,27 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
-def tree_rss_bytes(pid: int) -> int:
-    """Sum of VmRSS over the process tree (shared pages are counted once per process)."""
-    total = 0
+def tree_memory_bytes(pid: int) -> tuple[int, int]:
+    """(PSS, RSS) summed over the process tree. PSS splits each page among the processes
+    that map it, so its sum is what the tree holds in memory; the RSS sum counts a page the
+    workers share with the master (the application loaded before forking) once per
+    process."""
+    pss = rss = 0
     for member in process_tree(pid):
         try:
-            with open(f"/proc/{member}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-                        break
+            pss += _kib_field(f"/proc/{member}/smaps_rollup", "Pss:") * 1024
+            rss += _kib_field(f"/proc/{member}/status", "VmRSS:") * 1024
         except OSError:
             continue
-    return total
+    return pss, rss
+
+
+def _kib_field(path: str, name: str) -> int:
+    with open(path) as f:
+        for line in f:
+            if line.startswith(name):
+                return int(line.split()[1])
+    return 0
 
 
 _TICK = os.sysconf("SC_CLK_TCK")

@@ -27,7 +27,7 @@ from typing import Any
 
 from bench import images
 from bench.client import AsyncPool, Conn, MiB, file_chunks
-from bench.servers import Server, tree_cpu_seconds, tree_rss_bytes
+from bench.servers import Server, tree_cpu_seconds, tree_memory_bytes
 
 GiB = 1024 * MiB
 Request = tuple[str, str, bytes, dict[str, str], tuple[int, ...]]
@@ -378,9 +378,9 @@ def parse_hey(output: str) -> dict[str, float]:
     return result
 
 
-def _sample_rss(pid: int, stop: threading.Event, peak: list[int]) -> None:
+def _sample_memory(pid: int, stop: threading.Event, peak: list[int]) -> None:
     while not stop.is_set():
-        peak[0] = max(peak[0], tree_rss_bytes(pid))
+        peak[0] = max(peak[0], tree_memory_bytes(pid)[0])
         stop.wait(0.2)
 
 
@@ -395,7 +395,8 @@ def _load(
     method: str = "GET",
 ) -> tuple[dict[str, float], int]:
     """Run wrk (GET) or hey (HEAD: Debian's wrk 4.1 waits for a body after a HEAD answer
-    with Content-Length) and sample the server's RSS meanwhile; return (stats, peak RSS)."""
+    with Content-Length) and sample the server's memory (PSS) meanwhile; return (stats,
+    its peak)."""
     url = server.base_url + path
     if tool == "wrk":
         script = workdir / f"wrk-{uuid.uuid4().hex[:8]}.lua"
@@ -431,7 +432,7 @@ def _load(
             argv += ["-H", f"{k}: {v}"]
         argv.append(url)
     stop, peak = threading.Event(), [0]
-    sampler = threading.Thread(target=_sample_rss, args=(server.pid, stop, peak))
+    sampler = threading.Thread(target=_sample_memory, args=(server.pid, stop, peak))
     sampler.start()
     try:
         result = subprocess.run(
@@ -495,7 +496,7 @@ def small_requests(ctx: Context, servers: list[Server]) -> list[Figure]:
             "MiB",
             False,
             "peak resident memory of the server's process tree during the GET manifest "
-            "load (sum of VmRSS)",
+            "load (sum of PSS)",
         ),
     ]
     repository = "bench/small"
@@ -560,17 +561,22 @@ def memory_idle(
             "memory_idle",
             "MiB",
             False,
-            "resident memory of the server's process tree at idle, after start (sum of VmRSS)",
+            "resident memory of the server's process tree at idle, after start (sum of PSS; "
+            "details.rss_sum_MiB: the sum of VmRSS)",
         )
     for server in servers:
-        samples = []
+        samples, rss_samples = [], []
         for _ in range(ctx.repetitions):
-            samples.append(tree_rss_bytes(server.pid) / MiB)
+            pss, rss = tree_memory_bytes(server.pid)
+            samples.append(pss / MiB)
+            rss_samples.append(rss / MiB)
             time.sleep(0.2)
         if key:
             figure.details.setdefault(key, {})[server.name] = round(statistics.median(samples), 1)
         else:
             figure.runs[server.name] = list(samples)
+            rss_sum = round(statistics.median(rss_samples), 1)
+            figure.details.setdefault("rss_sum_MiB", {})[server.name] = rss_sum
     return figure
 
 
