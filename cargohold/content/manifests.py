@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.content.blobs import accessible_blobs
@@ -41,6 +41,11 @@ from cargohold.spec.manifest import Descriptor, ParsedManifest, parse_manifest
 
 StoredManifest = ManifestRow
 """A manifest as it was pushed: ``digest``, ``media_type``, ``content``."""
+
+# Built once: a statement made per call costs more than its query (it is on every push).
+_MANIFEST_ID = select(Manifest.id).where(
+    Manifest.repository_id == bindparam("repository_id"), Manifest.digest == bindparam("digest")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,10 +160,7 @@ class ManifestService:
         """The manifest's row id in the repository, and whether this call stored it."""
         existing = (
             await session.execute(
-                select(Manifest.id).where(
-                    Manifest.repository_id == repository_id,
-                    Manifest.digest == str(parsed.digest),
-                )
+                _MANIFEST_ID, {"repository_id": repository_id, "digest": str(parsed.digest)}
             )
         ).scalar_one_or_none()
         if existing is not None:

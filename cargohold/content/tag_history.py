@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.content.repositories import lock_repository
@@ -98,6 +98,18 @@ def alive_at(now: datetime) -> ColumnElement[bool]:
     return and_(Tag.lifetime_end.is_(None), or_(Tag.expires_at.is_(None), Tag.expires_at > now))
 
 
+# Built once: a statement made per call costs more than its query (it is on every push).
+_LIVE_ROW = (
+    select(Tag.id, Tag.manifest_id, Tag.expires_at, Manifest.digest)
+    .join(Manifest, Manifest.id == Tag.manifest_id)
+    .where(
+        Tag.repository_id == bindparam("repository_id"),
+        Tag.name == bindparam("name"),
+        Tag.lifetime_end.is_(None),
+    )
+)
+
+
 def within_window(cutoff: datetime) -> ColumnElement[bool]:
     """Tag rows alive, or ended (or expired) at ``cutoff`` or later."""
     return or_(
@@ -108,13 +120,7 @@ def within_window(cutoff: datetime) -> ColumnElement[bool]:
 
 async def _live_row(session: AsyncSession, repository_id: int, name: str, now: datetime) -> Any:
     """The tag's live row (id, manifest_id, digest), ending it first when it expired."""
-    row = (
-        await session.execute(
-            select(Tag.id, Tag.manifest_id, Tag.expires_at, Manifest.digest)
-            .join(Manifest, Manifest.id == Tag.manifest_id)
-            .where(Tag.repository_id == repository_id, Tag.name == name, Tag.lifetime_end.is_(None))
-        )
-    ).first()
+    row = (await session.execute(_LIVE_ROW, {"repository_id": repository_id, "name": name})).first()
     if row is not None and row.expires_at is not None and row.expires_at <= now:
         await session.execute(
             update(Tag).where(Tag.id == row.id).values(lifetime_end=row.expires_at)
