@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.content.blobs import BlobInfo, protect_blob, record_blob
@@ -43,6 +43,19 @@ from cargohold.storage.layout import blob_key, upload_key
 _Hash = Any  # hashlib's hash objects have no public type
 
 MAX_CACHED_HASHERS = 4096
+
+# Built once: a statement made per call costs more than its query (several per blob).
+_UPLOAD_ROW = (
+    select(BlobUpload.repository_id, BlobUpload.size, BlobUpload.sha256)
+    .join(Repository, Repository.id == BlobUpload.repository_id)
+    .where(BlobUpload.id == bindparam("upload_id"), Repository.name == bindparam("repository"))
+)
+_RECORD_SIZE = (
+    update(BlobUpload)
+    .where(BlobUpload.id == bindparam("upload_id"), BlobUpload.size == bindparam("old_size"))
+    .values(size=bindparam("new_size"), sha256=bindparam("new_sha256"), updated_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,11 +243,14 @@ class UploadService:
         self, upload_id: str, old_size: int, new_size: int, sha256: str | None
     ) -> None:
         async with self.db.write() as session:
-            result = await session.execute(
-                update(BlobUpload)
-                .where(BlobUpload.id == upload_id, BlobUpload.size == old_size)
-                .values(size=new_size, sha256=sha256, updated_at=utcnow())
-            )
+            parameters = {
+                "upload_id": upload_id,
+                "old_size": old_size,
+                "new_size": new_size,
+                "new_sha256": sha256,
+                "now": utcnow(),
+            }
+            result = await session.execute(_RECORD_SIZE, parameters)
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise BlobUploadInvalid(
                     f"upload {upload_id} was changed by another request at the same time"
@@ -243,13 +259,8 @@ class UploadService:
     async def _find(self, session: AsyncSession, repository: str, upload_id: str) -> Any:
         """The upload's row (``repository_id``, ``size``, ``sha256``);
         ``BlobUploadUnknown`` when it is not in progress in ``repository``."""
-        row = (
-            await session.execute(
-                select(BlobUpload.repository_id, BlobUpload.size, BlobUpload.sha256)
-                .join(Repository, Repository.id == BlobUpload.repository_id)
-                .where(BlobUpload.id == upload_id, Repository.name == repository)
-            )
-        ).first()
+        parameters = {"upload_id": upload_id, "repository": repository}
+        row = (await session.execute(_UPLOAD_ROW, parameters)).first()
         if row is None:
             raise BlobUploadUnknown(f"upload {upload_id} is not in progress in {repository!r}")
         return row
