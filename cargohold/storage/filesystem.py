@@ -60,9 +60,15 @@ class FilesystemWriter(BlobWriter):
             self._syncing = _writeback.submit(_sync_quietly, self._fd)
 
     async def close(self) -> None:
-        if self._fd >= 0:
+        if self._fd < 0:
+            return
+        if self._unsynced:
             _writeback.submit(_sync_and_close, self._fd)
-            self._fd = -1
+        elif self._syncing is not None:
+            _writeback.submit(os.close, self._fd)  # after the writeback that still uses it
+        else:
+            os.close(self._fd)  # nothing written: an upload's empty start, for one
+        self._fd = -1
 
 
 def _sync_quietly(fd: int) -> None:
