@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from cargohold.db import sqlite_driver
+from cargohold.db.hot import open_hot_reads
 from cargohold.db.session import Database
 from cargohold.db.sqlite_driver import async_connector
 
@@ -115,3 +116,34 @@ async def test_commits_are_checkpointed_into_the_database_file_by_a_thread(
             assert alone.execute("SELECT count(*) FROM t").fetchone() == (2,)
     finally:
         await db.dispose()
+
+
+async def test_hot_reads_wait_for_a_locked_database_while_the_loop_runs(tmp_path: Path) -> None:
+    """``db.hot``'s inline reads share the engine's busy wait."""
+    path = tmp_path / "db.sqlite"
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE repository (id INTEGER PRIMARY KEY, name TEXT)")
+        setup.execute("INSERT INTO repository (name) VALUES ('team/app')")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA locking_mode=EXCLUSIVE")  # holds the file until it closes
+    other.execute("INSERT INTO repository (name) VALUES ('team/other')")
+    hot = open_hot_reads(f"sqlite+aiosqlite:///{path}", pool_size=1)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    read = asyncio.create_task(hot.repository_exists("team/app"))
+    try:
+        await asyncio.sleep(0.2)
+        assert not read.done() and ticks >= 10
+        other.close()
+        assert await asyncio.wait_for(read, 5) is True
+    finally:
+        ticker.cancel()
+        await hot.close()
