@@ -11,9 +11,10 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from cargohold.config import Settings, load_settings
 from cargohold.db.migrate import upgrade
 from cargohold.errors import ConfigError
 from cargohold.logs import configure_logging
+from cargohold.worker_process import WorkerProcess
 
 if TYPE_CHECKING:
     from cargohold.content.services import Services
@@ -148,6 +150,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     os.environ.pop("CARGOHOLD_CONFIG", None)
     if args.config:
         os.environ["CARGOHOLD_CONFIG"] = str(args.config.resolve())
+    background = None
+    if settings.background_workers:
+        background = WorkerProcess(partial(_background_workers, settings, os.getpid()))
+        background.start()
+        # The HTTP workers serve requests only.
+        os.environ["CARGOHOLD_BACKGROUND_WORKERS"] = "false"
     log.info(
         "cargohold listening",
         extra={"fields": {"listen": settings.listen, "data_dir": str(settings.data_dir)}},
@@ -167,8 +175,21 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         workers_kill_timeout=WORKER_STOP_SECONDS,
         http1_settings=HTTP1Settings(max_buffer_size=HTTP_BUFFER_BYTES),
     )
-    server.serve()
+    try:
+        server.serve()
+    finally:
+        if background is not None:
+            background.stop(WORKER_STOP_SECONDS)
     return 0
+
+
+def _background_workers(settings: Settings, server_pid: int) -> None:
+    """The body of ``serve``'s background worker process: ``worker_concurrency`` jobs at
+    once per HTTP worker, at the lower priority."""
+    os.nice(settings.worker_niceness)
+    concurrency = settings.worker_concurrency * settings.workers
+    settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    asyncio.run(run_workers(settings, parent_pid=server_pid))
 
 
 INITIAL_ADMIN = "admin"
@@ -212,6 +233,7 @@ async def ensure_first_superuser(settings: Settings) -> None:
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     _prepare(settings)
     log.info("cargohold workers running", extra={"fields": {"data_dir": str(settings.data_dir)}})
+    os.nice(settings.worker_niceness)
     asyncio.run(run_workers(settings))
     return 0
 
@@ -325,14 +347,17 @@ async def _services(settings: Settings) -> AsyncIterator[tuple[Database, Service
         await db.dispose()
 
 
-async def run_workers(settings: Settings) -> None:
-    """Run the background workers until SIGINT or SIGTERM, then stop them cleanly."""
+async def run_workers(settings: Settings, parent_pid: int | None = None) -> None:
+    """Run the background workers until SIGINT or SIGTERM (or, given ``parent_pid``,
+    until that process exits: a server killed without stopping us), then stop them
+    cleanly."""
     from cargohold.app import create_auth, create_worker_runner
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    parent = _on_exit(loop, parent_pid, stop.set) if parent_pid is not None else None
     async with _services(settings) as (db, services):
         runner = create_worker_runner(settings, db, services, create_auth(settings, db))
         runner.start()
@@ -340,6 +365,21 @@ async def run_workers(settings: Settings) -> None:
             await stop.wait()
         finally:
             await runner.stop()
+            if parent is not None:
+                loop.remove_reader(parent)
+                os.close(parent)
+
+
+def _on_exit(loop: asyncio.AbstractEventLoop, pid: int, callback: Callable[[], None]) -> int | None:
+    """Call ``callback`` on ``loop`` when process ``pid`` exits (soon, if it has); return
+    the process descriptor watched, for the caller to remove and close."""
+    try:
+        descriptor = os.pidfd_open(pid)
+    except ProcessLookupError:
+        loop.call_soon(callback)
+        return None
+    loop.add_reader(descriptor, callback)
+    return descriptor
 
 
 async def vulndb_command(settings: Settings, action: str, file: Path | None) -> int:

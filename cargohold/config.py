@@ -119,10 +119,23 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=10, ge=1, le=200)
     background_workers: bool = Field(
-        default=True, description="run the background workers inside each server process"
+        default=True,
+        description="run the background workers (scans, collection, updaters): `serve` "
+        "runs them in one process of their own beside its HTTP workers",
     )
     worker_concurrency: int = Field(
-        default=1, ge=1, le=64, description="background jobs run at once per process"
+        default=1,
+        ge=1,
+        le=64,
+        description="background jobs run at once per process (`serve`'s worker process: "
+        "this many per HTTP worker)",
+    )
+    worker_niceness: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="how much lower the background workers' CPU priority is than the "
+        "HTTP workers' (nice value added)",
     )
     worker_poll_seconds: float = Field(
         default=2.0, ge=0.05, le=300, description="how often an idle worker looks for jobs"

@@ -1,0 +1,89 @@
+"""``cargohold serve``'s processes: its HTTP workers, and one process of background workers
+(scans, collection) at a lower CPU priority that is replaced when it dies and stops with
+the server."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from support.processes import wait_until
+from support.registry import RegistryFactory, RegistryProcess
+
+pytestmark = pytest.mark.clients
+
+WORKER_NICENESS = 10  # the default of ``worker_niceness``
+
+
+def children(pid: int) -> set[int]:
+    """The children of process ``pid``, whichever of its threads forked them."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found.update(int(child) for child in (task / "children").read_text().split())
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+    return found
+
+
+def background_workers(server: RegistryProcess) -> set[int]:
+    """The server's children that run at the background workers' priority."""
+    assert server.process is not None
+    return {
+        child
+        for child in children(server.process.pid)
+        if _niceness(child) == os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS
+    }
+
+
+def _niceness(pid: int) -> int | None:
+    try:
+        return os.getpriority(os.PRIO_PROCESS, pid)
+    except ProcessLookupError:
+        return None
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_background_workers_run_in_their_own_lower_priority_process(
+    registry_factory: RegistryFactory,
+) -> None:
+    server = registry_factory(workers=2)
+    assert server.process is not None
+    [background] = background_workers(server)
+    assert len(children(server.process.pid)) == 3  # two HTTP workers and the background one
+
+    os.kill(background, signal.SIGKILL)
+    wait_until(
+        lambda: len(background_workers(server) - {background}) == 1,
+        timeout=30,
+        message=lambda: f"no new background worker process\n{server.logs()[-3000:]}",
+    )
+    assert "background worker process exited; starting another" in server.logs()
+    [replacement] = background_workers(server)
+
+    # SIGTERM to the server alone (not its process group): it stops the background workers.
+    os.kill(server.process.pid, signal.SIGTERM)
+    server.process.wait(timeout=60)
+    wait_until(lambda: not alive(replacement), timeout=30, message="background workers left")
+    server.stop()
+
+
+def test_background_workers_stop_when_the_server_is_killed(
+    registry_factory: RegistryFactory,
+) -> None:
+    server = registry_factory(workers=1)
+    assert server.process is not None
+    [background] = background_workers(server)
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait(timeout=30)
+    wait_until(lambda: not alive(background), timeout=30, message="orphaned background workers")
+    server.kill()
