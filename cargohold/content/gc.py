@@ -83,7 +83,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -160,20 +160,12 @@ async def request_collection(session: AsyncSession, repository_id: int | None = 
         await queue.enqueue(session, REPOSITORY_JOB, str(repository_id))
 
 
-_MAY_BE_COLLECTED = select(
-    or_(
-        exists().where(Blob.digest == bindparam("digest")),
-        exists().where(WorkItem.kind == BYTES_JOB, WorkItem.key == bindparam("digest")),
-    )
-)
-
-
-async def may_be_collected(session: AsyncSession, digest: str) -> bool:
+async def may_be_collected(db: Database, digest: str) -> bool:
     """Whether collection could delete the bytes of ``digest`` within ``grace``: a blob row
     or a pending ``gc-bytes`` job exists for it. When neither does, the bytes of an upload
     published now are safe without ``cancel_byte_deletion``: their deletion needs a row
     untouched for ``grace``, then a job that runs ``grace`` after it."""
-    return bool(await session.scalar(_MAY_BE_COLLECTED, {"digest": digest}))
+    return await db.hot.blob_or_job(digest, BYTES_JOB)
 
 
 async def cancel_byte_deletion(session: AsyncSession, digest: str) -> None:

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.content.blobs import BlobInfo, protect_blob, record_blob
 from cargohold.content.gc import cancel_byte_deletion, may_be_collected
 from cargohold.content.repositories import ensure_repository
-from cargohold.db.models import BlobUpload, Repository, utcnow
+from cargohold.db.models import BlobUpload, utcnow
 from cargohold.db.session import Database
 from cargohold.errors import (
     BlobUploadInvalid,
@@ -45,10 +45,9 @@ _Hash = Any  # hashlib's hash objects have no public type
 MAX_CACHED_HASHERS = 4096
 
 # Built once: a statement made per call costs more than its query (several per blob).
-_UPLOAD_ROW = (
-    select(BlobUpload.repository_id, BlobUpload.size, BlobUpload.sha256)
-    .join(Repository, Repository.id == BlobUpload.repository_id)
-    .where(BlobUpload.id == bindparam("upload_id"), Repository.name == bindparam("repository"))
+_DELETE_ROW = delete(BlobUpload).where(
+    BlobUpload.id == bindparam("upload_id"),
+    BlobUpload.repository_id == bindparam("repository_id"),
 )
 _RECORD_SIZE = (
     update(BlobUpload)
@@ -60,11 +59,12 @@ _RECORD_SIZE = (
 
 @dataclass(frozen=True, slots=True)
 class UploadState:
-    """An upload in progress: its id, the bytes received so far and, when known, their
-    sha256 (hex)."""
+    """An upload in progress: its id, its repository (name and id), the bytes received so
+    far and, when known, their sha256 (hex)."""
 
     id: str
     repository: str
+    repository_id: int
     size: int
     sha256: str | None = None
 
@@ -115,14 +115,15 @@ class UploadService:
             )
         writer = await self.storage.open_writer(upload_key(upload_id), 0)
         await writer.close()
-        return UploadState(upload_id, repository, 0)
+        return UploadState(upload_id, repository, repository_id, 0)
 
     async def status(self, repository: str, upload_id: str) -> UploadState:
         """The upload's progress; ``BlobUploadUnknown`` for an unknown, finished or
         cancelled upload, or one that belongs to another repository."""
-        async with self.db.read() as session:
-            row = await self._find(session, repository, upload_id)
-        return UploadState(upload_id, repository, row.size, row.sha256)
+        row = await self.db.hot.upload_progress(repository, upload_id)
+        if row is None:
+            raise BlobUploadUnknown(f"upload {upload_id} is not in progress in {repository!r}")
+        return UploadState(upload_id, repository, row.repository_id, row.size, row.sha256)
 
     async def append(
         self,
@@ -172,7 +173,9 @@ class UploadService:
                 await self._record_size(upload_id, state.size, new_size, sha256)
                 if running is not None:
                     self.hashes.keep(upload_id, new_size, running)
-        return UploadState(upload_id, repository, state.size + received, sha256)
+        return UploadState(
+            upload_id, repository, state.repository_id, state.size + received, sha256
+        )
 
     async def complete(
         self,
@@ -201,9 +204,7 @@ class UploadService:
             )
         # Before the bytes are published: garbage collection must not delete them between
         # now and this upload's row (see ``content.gc``).
-        async with self.db.read() as session:
-            collectable = await may_be_collected(session, str(digest))
-        if collectable:
+        if await may_be_collected(self.db, str(digest)):
             async with self.db.write() as session:
                 await cancel_byte_deletion(session, str(digest))
         try:
@@ -211,17 +212,16 @@ class UploadService:
         except PathNotFound as exc:
             raise BlobUploadUnknown(f"upload {upload_id} has lost its data") from exc
         async with self.db.write() as session:
-            repository_id = (await self._find(session, repository, upload_id)).repository_id
+            await self._delete_row(session, state)
             blob_id = await record_blob(session, str(digest), state.size)
-            await protect_blob(session, repository_id, blob_id, self.protection)
-            await session.execute(delete(BlobUpload).where(BlobUpload.id == upload_id))
+            await protect_blob(session, state.repository_id, blob_id, self.protection)
         return BlobInfo(str(digest), state.size)
 
     async def cancel(self, repository: str, upload_id: str) -> None:
         """Forget the upload and drop its bytes."""
+        state = await self.status(repository, upload_id)
         async with self.db.write() as session:
-            await self._find(session, repository, upload_id)
-            await session.execute(delete(BlobUpload).where(BlobUpload.id == upload_id))
+            await self._delete_row(session, state)
         self.hashes.forget(upload_id)
         await self.storage.delete(upload_key(upload_id))
 
@@ -256,11 +256,10 @@ class UploadService:
                     f"upload {upload_id} was changed by another request at the same time"
                 )
 
-    async def _find(self, session: AsyncSession, repository: str, upload_id: str) -> Any:
-        """The upload's row (``repository_id``, ``size``, ``sha256``);
-        ``BlobUploadUnknown`` when it is not in progress in ``repository``."""
-        parameters = {"upload_id": upload_id, "repository": repository}
-        row = (await session.execute(_UPLOAD_ROW, parameters)).first()
-        if row is None:
-            raise BlobUploadUnknown(f"upload {upload_id} is not in progress in {repository!r}")
-        return row
+    async def _delete_row(self, session: AsyncSession, state: UploadState) -> None:
+        """Delete the upload's row; ``BlobUploadUnknown`` when another request finished or
+        cancelled the upload since ``state`` was read."""
+        parameters = {"upload_id": state.id, "repository_id": state.repository_id}
+        result: Any = await session.execute(_DELETE_ROW, parameters)
+        if result.rowcount != 1:
+            raise BlobUploadUnknown(f"upload {state.id} is no longer in progress")

@@ -143,3 +143,38 @@ async def test_an_upload_whose_bytes_are_gone_is_unknown(backend: Backend) -> No
     await backend.storage.delete(upload_key(state.id))
     with pytest.raises(BlobUploadUnknown):
         await uploads.append(REPO, state.id, body(b"4567"), start=4)
+
+
+async def test_an_upload_cancelled_while_it_is_published_records_no_blob(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another node's DELETE lands between this node publishing the bytes and recording
+    the blob: the completion fails as unknown and the repository gets no blob."""
+    first, second = backend.services, other_node(backend)
+    state = await first.uploads.start(REPO)
+    data = b"raced content"
+    digest = Digest.of_bytes(data)
+    publish = backend.storage.commit
+
+    async def publish_then_cancel_elsewhere(upload: str, blob: str) -> None:
+        await publish(upload, blob)
+        await second.uploads.cancel(REPO, state.id)
+
+    monkeypatch.setattr(backend.storage, "commit", publish_then_cancel_elsewhere)
+    with pytest.raises(BlobUploadUnknown, match="no longer in progress"):
+        await first.uploads.complete(REPO, state.id, digest, body(data))
+    assert await backend.db.hot.accessible_blob(REPO, str(digest)) is None
+
+
+async def test_an_upload_is_unknown_in_another_repository(backend: Backend) -> None:
+    uploads = backend.services.uploads
+    state = await uploads.start(REPO)
+    await uploads.append(REPO, state.id, body(b"0123"))
+    for act in (
+        uploads.status("team/other", state.id),
+        uploads.cancel("team/other", state.id),
+        uploads.complete("team/other", state.id, Digest.of_bytes(b"0123")),
+    ):
+        with pytest.raises(BlobUploadUnknown):
+            await act
+    assert (await uploads.status(REPO, state.id)).size == 4
