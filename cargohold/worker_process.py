@@ -56,8 +56,7 @@ class WorkerProcess:
             process = self._process
         if process is None:
             return
-        if process.exitcode is None:
-            process.terminate()
+        process.terminate()  # a no-op for a child already gone
         self._supervisor.join(timeout)
         if self._supervisor.is_alive():
             log.warning("background workers did not stop in time; killing them")
