@@ -25,6 +25,7 @@ from cargohold.logs import configure_logging
 from cargohold.worker_process import WorkerProcess
 
 if TYPE_CHECKING:
+    from cargohold.auth.accounts import AccountService
     from cargohold.content.services import Services
     from cargohold.db.session import Database
 
@@ -136,7 +137,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import cargohold.app  # noqa: F401  (loaded once here; the forked workers inherit it)
 
     _prepare(settings)
-    asyncio.run(ensure_first_superuser(settings))
+    asyncio.run(prepare_first_start(settings))
     # Worker processes read their settings from the environment.
     os.environ.update(
         {
@@ -196,38 +197,46 @@ INITIAL_ADMIN = "admin"
 INITIAL_ADMIN_FILE = "initial-admin-password"
 
 
-async def ensure_first_superuser(settings: Settings) -> None:
+async def prepare_first_start(settings: Settings) -> None:
+    """Before the workers fork, what each of them would otherwise make at once on a new
+    registry: the token signing key, and the first superuser."""
+    from cargohold.app import create_auth
+    from cargohold.db.session import Database
+
+    db = Database(settings.effective_database_url)
+    try:
+        auth = create_auth(settings, db)
+        await auth.keys.load()
+        await ensure_first_superuser(settings, auth.accounts)
+    finally:
+        await db.dispose()
+
+
+async def ensure_first_superuser(settings: Settings, accounts: AccountService) -> None:
     """On a registry without users, make the superuser ``admin`` with a random password
     written to ``DATA_DIR/initial-admin-password`` (mode 0600), so that a new install can
     be logged in to at once. The password is never logged."""
     import secrets
 
-    from cargohold.app import create_auth
-    from cargohold.db.session import Database
     from cargohold.errors import AlreadyExists
 
-    db = Database(settings.effective_database_url)
+    if await accounts.count_users():
+        return
+    password = secrets.token_urlsafe(18)
+    path = settings.data_dir / INITIAL_ADMIN_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(password + "\n")
     try:
-        accounts = create_auth(settings, db).accounts
-        if await accounts.count_users():
-            return
-        password = secrets.token_urlsafe(18)
-        path = settings.data_dir / INITIAL_ADMIN_FILE
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write(password + "\n")
-        try:
-            await accounts.create_user(INITIAL_ADMIN, password=password, superuser=True)
-        except AlreadyExists:
-            return  # another node made it first
-        log.warning(
-            "made the first superuser %r; its password is in %s: log in, change it "
-            "(or create your own superuser), then delete that file",
-            INITIAL_ADMIN,
-            path.resolve(),
-        )
-    finally:
-        await db.dispose()
+        await accounts.create_user(INITIAL_ADMIN, password=password, superuser=True)
+    except AlreadyExists:
+        return  # another node made it first
+    log.warning(
+        "made the first superuser %r; its password is in %s: log in, change it "
+        "(or create your own superuser), then delete that file",
+        INITIAL_ADMIN,
+        path.resolve(),
+    )
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:

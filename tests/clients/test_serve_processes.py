@@ -87,3 +87,16 @@ def test_background_workers_stop_when_the_server_is_killed(
     server.process.wait(timeout=30)
     wait_until(lambda: not alive(background), timeout=30, message="orphaned background workers")
     server.kill()
+
+
+def test_a_new_registry_has_one_signing_key_whatever_its_workers(
+    registry_factory: RegistryFactory,
+) -> None:
+    """The key is made before the workers fork; each worker used to make its own."""
+    server = registry_factory(workers=2)
+    with server.http() as http:
+        assert http.get("/v2/").status_code == 200
+    assert server.logs().count("made token signing key") == 1
+    server.stop()
+    server.start()
+    assert server.logs().count("made token signing key") == 1
