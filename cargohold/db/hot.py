@@ -94,7 +94,8 @@ class UploadRow:
 
 
 class HotReads(abc.ABC):
-    """The pull path's reads. Each returns None when nothing matches."""
+    """The reads of every pull and upload. Each returns None (or False) when nothing
+    matches."""
 
     @abc.abstractmethod
     async def manifest_by_tag(self, repository: str, tag: str) -> ManifestRow | None: ...

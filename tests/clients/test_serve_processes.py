@@ -53,6 +53,14 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def signal_server_alone(server: RegistryProcess, signum: signal.Signals) -> None:
+    """Send ``signum`` to the server's main process only, not its process group, and wait
+    for it to exit."""
+    assert server.process is not None
+    os.kill(server.process.pid, signum)
+    server.process.wait(timeout=60)
+
+
 def test_background_workers_run_in_their_own_lower_priority_process(
     registry_factory: RegistryFactory,
 ) -> None:
@@ -70,9 +78,7 @@ def test_background_workers_run_in_their_own_lower_priority_process(
     assert "background worker process exited; starting another" in server.logs()
     [replacement] = background_workers(server)
 
-    # SIGTERM to the server alone (not its process group): it stops the background workers.
-    os.kill(server.process.pid, signal.SIGTERM)
-    server.process.wait(timeout=60)
+    signal_server_alone(server, signal.SIGTERM)  # it stops the background workers
     wait_until(lambda: not alive(replacement), timeout=30, message="background workers left")
     server.stop()
 
@@ -83,8 +89,7 @@ def test_background_workers_stop_when_the_server_is_killed(
     server = registry_factory(workers=1)
     assert server.process is not None
     [background] = background_workers(server)
-    os.kill(server.process.pid, signal.SIGKILL)
-    server.process.wait(timeout=30)
+    signal_server_alone(server, signal.SIGKILL)
     wait_until(lambda: not alive(background), timeout=30, message="orphaned background workers")
     server.kill()
 

@@ -22,6 +22,24 @@ from cargohold.db.session import Database
 from cargohold.db.sqlite_driver import async_connector
 
 
+@contextlib.asynccontextmanager
+async def loop_ticks() -> AsyncIterator[list[int]]:
+    """``[n]``: how many 5 ms sleeps the event loop completed while the block ran (a loop
+    blocked by a waiting statement completes none)."""
+    ticks = [0]
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(0.005)
+            ticks[0] += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        yield ticks
+    finally:
+        ticker.cancel()
+
+
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     path = str(tmp_path / "db.sqlite")
@@ -53,27 +71,19 @@ async def test_a_write_lock_held_elsewhere_is_waited_for_while_the_loop_runs(
 ) -> None:
     other = sqlite3.connect(tmp_path / "db.sqlite", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.005)
-            ticks += 1
 
     async def write() -> None:
         async with engine.begin() as connection:
             await connection.execute(text("BEGIN IMMEDIATE"))
             await connection.execute(text("INSERT INTO t (v) VALUES ('w')"))
 
-    ticker = asyncio.create_task(tick())
-    writer = asyncio.create_task(write())
-    await asyncio.sleep(0.2)
-    assert not writer.done() and ticks >= 10  # waiting, and the loop kept running
-    other.execute("COMMIT")
-    other.close()
-    await asyncio.wait_for(writer, 5)
-    ticker.cancel()
+    async with loop_ticks() as ticks:
+        writer = asyncio.create_task(write())
+        await asyncio.sleep(0.2)
+        assert not writer.done() and ticks[0] >= 10  # waiting, and the loop kept running
+        other.execute("COMMIT")
+        other.close()
+        await asyncio.wait_for(writer, 5)
     async with engine.connect() as connection:
         assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one() == 3
 
@@ -129,21 +139,13 @@ async def test_hot_reads_wait_for_a_locked_database_while_the_loop_runs(tmp_path
     other.execute("PRAGMA locking_mode=EXCLUSIVE")  # holds the file until it closes
     other.execute("INSERT INTO repository (name) VALUES ('team/other')")
     hot = open_hot_reads(f"sqlite+aiosqlite:///{path}", pool_size=1)
-    ticks = 0
 
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.005)
-            ticks += 1
-
-    ticker = asyncio.create_task(tick())
-    read = asyncio.create_task(hot.repository_exists("team/app"))
     try:
-        await asyncio.sleep(0.2)
-        assert not read.done() and ticks >= 10
-        other.close()
-        assert await asyncio.wait_for(read, 5) is True
+        async with loop_ticks() as ticks:
+            read = asyncio.create_task(hot.repository_exists("team/app"))
+            await asyncio.sleep(0.2)
+            assert not read.done() and ticks[0] >= 10
+            other.close()
+            assert await asyncio.wait_for(read, 5) is True
     finally:
-        ticker.cancel()
         await hot.close()
