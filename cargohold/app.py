@@ -73,7 +73,7 @@ def create_app(settings: Settings) -> Starlette:
 
     api = create_api()
     app = Starlette(
-        routes=[*ROUTES, Mount("/api/v1", app=api)],
+        routes=[ROUTES, Mount("/api/v1", app=api)],
         lifespan=lifespan,
         middleware=[Middleware(AccessLog, enabled=settings.access_log)],
         exception_handlers={
@@ -206,7 +206,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
         error: RegistryError = Unsupported(
-            f"{request.method} is not supported on {request.url.path}"
+            f"{request.method} is not supported on {request.url.path}",
+            headers=dict(exc.headers or {}),
         )
     else:
         error = NameUnknown(f"no registry endpoint at {request.url.path}", status=exc.status_code)

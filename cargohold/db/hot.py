@@ -133,9 +133,6 @@ def open_hot_reads(url: str, pool_size: int) -> HotReads:
 
 
 class SqliteHotReads(HotReads):
-    # SQLAlchemy's SQLite DateTime storage format, so string comparison orders correctly.
-    TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
-
     def __init__(self, path: str) -> None:
         self._connection = sqlite3.connect(
             path, timeout=0, isolation_level=None, check_same_thread=False
@@ -158,7 +155,9 @@ class SqliteHotReads(HotReads):
         return ManifestRow(*row) if row else None
 
     def _now(self) -> str:
-        return datetime.now(UTC).replace(tzinfo=None).strftime(self.TIME_FORMAT)
+        """Now in SQLAlchemy's storage format for SQLite ``DateTime`` columns
+        (``2026-11-28 12:40:07.000123``), so that the strings compare in time order."""
+        return datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
     async def accessible_blob(self, repository: str, digest: str) -> BlobRow | None:
         row = await self._one(self._blob, repository, digest, self._now())

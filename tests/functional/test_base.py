@@ -73,24 +73,31 @@ async def test_unknown_endpoints_answer_json_404(
     error_code(response)
 
 
+MANIFEST_METHODS = "DELETE, GET, HEAD, PUT"
+BLOB_METHODS = "DELETE, GET, HEAD"
+
+
 @pytest.mark.parametrize(
-    ("method", "path"),
+    ("method", "path", "allowed"),
     [
-        ("POST", "/v2/"),
-        ("DELETE", "/v2/"),
-        ("POST", "/v2/library/busybox/manifests/latest"),
-        ("PATCH", "/v2/library/busybox/manifests/latest"),
-        ("PUT", "/v2/library/busybox/tags/list"),
-        ("POST", "/v2/library/busybox/tags/list"),
-        ("DELETE", "/v2/_catalog"),
-        ("PUT", f"/v2/library/busybox/blobs/sha256:{'a' * 64}"),
-        ("PATCH", f"/v2/library/busybox/blobs/sha256:{'a' * 64}"),
-        ("DELETE", f"/v2/library/busybox/referrers/sha256:{'a' * 64}"),
+        ("POST", "/v2/", "GET, HEAD"),
+        ("DELETE", "/v2/", "GET, HEAD"),
+        ("POST", "/v2/library/busybox/manifests/latest", MANIFEST_METHODS),
+        ("PATCH", "/v2/library/busybox/manifests/latest", MANIFEST_METHODS),
+        ("PUT", "/v2/library/busybox/tags/list", "GET, HEAD"),
+        ("POST", "/v2/library/busybox/tags/list", "GET, HEAD"),
+        ("DELETE", "/v2/_catalog", "GET, HEAD"),
+        ("GET", "/v2/library/busybox/blobs/uploads/", "POST"),
+        ("POST", f"/v2/library/busybox/blobs/uploads/{'0' * 32}", "DELETE, GET, HEAD, PATCH, PUT"),
+        ("PUT", f"/v2/library/busybox/blobs/sha256:{'a' * 64}", BLOB_METHODS),
+        ("PATCH", f"/v2/library/busybox/blobs/sha256:{'a' * 64}", BLOB_METHODS),
+        ("DELETE", f"/v2/library/busybox/referrers/sha256:{'a' * 64}", "GET, HEAD"),
     ],
 )
-async def test_wrong_method_is_405_with_json_error(
-    registry_client: httpx.AsyncClient, method: str, path: str
+async def test_wrong_method_is_405_with_json_error_and_allow(
+    registry_client: httpx.AsyncClient, method: str, path: str, allowed: str
 ) -> None:
     response = await registry_client.request(method, path)
     assert_error(response, 405, "UNSUPPORTED")
     assert response.headers[API_VERSION[0]] == API_VERSION[1]
+    assert response.headers["allow"] == allowed
