@@ -43,9 +43,7 @@ def accessible_blobs(
     """SELECT (id, digest, size) of those ``digests`` that repository ``repository_id`` may
     read at ``now``."""
     referenced = exists().where(
-        ManifestBlob.blob_id == Blob.id,
-        ManifestBlob.manifest_id == Manifest.id,
-        Manifest.repository_id == repository_id,
+        ManifestBlob.repository_id == repository_id, ManifestBlob.blob_id == Blob.id
     )
     uploaded = exists().where(
         UploadedBlob.blob_id == Blob.id,
@@ -137,7 +135,9 @@ class BlobService:
                 await session.execute(
                     select(Manifest.digest)
                     .join(ManifestBlob, ManifestBlob.manifest_id == Manifest.id)
-                    .where(Manifest.repository_id == repository_id, ManifestBlob.blob_id == row.id)
+                    .where(
+                        ManifestBlob.repository_id == repository_id, ManifestBlob.blob_id == row.id
+                    )
                     .limit(1)
                 )
             ).scalar_one_or_none()

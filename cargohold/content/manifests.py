@@ -180,7 +180,12 @@ class ManifestService:
         session.add(manifest)
         await session.flush()
         await insert_ignoring_conflicts(
-            session, ManifestBlob, [{"manifest_id": manifest.id, "blob_id": b} for b in blob_ids]
+            session,
+            ManifestBlob,
+            [
+                {"manifest_id": manifest.id, "blob_id": b, "repository_id": repository_id}
+                for b in blob_ids
+            ],
         )
         await insert_ignoring_conflicts(
             session, ManifestChild, [{"manifest_id": manifest.id, "child_id": c} for c in child_ids]

@@ -49,8 +49,7 @@ SELECT b.digest, b.size FROM blob b, repository r
 WHERE r.name = {0} AND b.digest = {1} AND (
   EXISTS (SELECT 1 FROM uploaded_blob u
           WHERE u.blob_id = b.id AND u.repository_id = r.id AND u.expires_at > {2})
-  OR EXISTS (SELECT 1 FROM manifest_blob mb JOIN manifest m ON m.id = mb.manifest_id
-             WHERE mb.blob_id = b.id AND m.repository_id = r.id))
+  OR EXISTS (SELECT 1 FROM manifest_blob mb WHERE mb.repository_id = r.id AND mb.blob_id = b.id))
 """
 
 REPOSITORY_EXISTS = "SELECT 1 FROM repository WHERE name = {0}"

@@ -181,14 +181,17 @@ class Manifest(Base):
 
 
 class ManifestBlob(Base):
-    """A blob (config or layer) that a manifest references."""
+    """A blob (config or layer) that a manifest references. ``repository_id`` repeats the
+    manifest's repository, so that whether a repository may read a blob is one lookup in
+    the ``(repository_id, blob_id)`` index, however many manifests either has."""
 
     __tablename__ = "manifest_blob"
     manifest_id: Mapped[int] = mapped_column(
         ForeignKey("manifest.id", ondelete="CASCADE"), primary_key=True
     )
     blob_id: Mapped[int] = mapped_column(ForeignKey("blob.id"), primary_key=True)
-    __table_args__ = (Index(None, "blob_id"),)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repository.id", ondelete="CASCADE"))
+    __table_args__ = (Index(None, "blob_id"), Index(None, "repository_id", "blob_id"))
 
 
 class ManifestChild(Base):
