@@ -24,8 +24,8 @@ from starlette.datastructures import URLPath
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, NoMatchFound, request_response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.types import Receive, Scope, Send
 
 Handler = Callable[[Request], Awaitable[Response]]
 _PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
@@ -48,7 +48,6 @@ class RouteTable(BaseRoute):
     def __init__(self, table: Mapping[str, Mapping[str, Handler]]) -> None:
         alternatives: list[str] = []
         self._templates: dict[str, _Template] = {}
-        self._apps: dict[Handler, ASGIApp] = {}
         for index, (template, handlers) in enumerate(table.items()):
             pattern, params = _compile(template, index)
             alternatives.append(f"(?P<t{index}>{pattern})")
@@ -57,8 +56,6 @@ class RouteTable(BaseRoute):
                 by_method.setdefault("HEAD", by_method["GET"])
             refusal = _method_not_allowed(sorted(by_method))
             self._templates[f"t{index}"] = _Template(by_method, params, refusal)
-            for handler in (*by_method.values(), refusal):
-                self._apps[handler] = request_response(handler)
         self._regex = re.compile(f"(?:{'|'.join(alternatives)})")
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -76,7 +73,11 @@ class RouteTable(BaseRoute):
         return Match.FULL, {"endpoint": handler, "path_params": path_params}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._apps[scope["endpoint"]](scope, receive, send)
+        """Calls the handler. What it raises goes to the application's exception handlers
+        (``ExceptionMiddleware``), as from a ``Route``, one wrapper fewer."""
+        handler: Handler = scope["endpoint"]
+        response = await handler(Request(scope, receive, send))
+        await response(scope, receive, send)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         raise NoMatchFound(name, path_params)
