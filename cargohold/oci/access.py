@@ -20,8 +20,6 @@ grant says the caller may), so that permissions are set before any content arriv
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -32,8 +30,8 @@ from cargohold.auth.services import AuthServices
 from cargohold.auth.tokens import TokenClaims
 from cargohold.errors import Denied, NameUnknown, Unauthorized
 from cargohold.oci.params import repository_name
+from cargohold.oci.route_table import Handler
 
-Handler = Callable[[Request], Awaitable[Response]]
 REPOSITORY, REGISTRY = "repository", "registry"
 
 
