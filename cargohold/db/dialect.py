@@ -13,16 +13,16 @@ from sqlalchemy.orm import DeclarativeBase
 async def insert_ignoring_conflicts(
     session: AsyncSession, model: type[DeclarativeBase], rows: list[dict[str, Any]]
 ) -> None:
-    """INSERT ``rows``, silently skipping any that would violate a unique constraint."""
+    """INSERT ``rows`` (each naming the same columns), silently skipping any that would
+    violate a unique constraint."""
     if not rows:
         return
     table = model.__table__
     assert isinstance(table, Table)
-    if session.get_bind().dialect.name == "postgresql":
-        statement: Any = postgresql.insert(table).values(rows).on_conflict_do_nothing()
-    else:
-        statement = sqlite.insert(table).values(rows).on_conflict_do_nothing()
-    await session.execute(statement)
+    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # The rows go as parameters, not in the statement (``.values(rows)``): such a statement
+    # has no cache key, so SQLAlchemy compiled it anew on every call (~0.15 ms).
+    await session.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
 
 
 async def insert_returning_id(
