@@ -3,10 +3,14 @@ the ASGI application from settings."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -32,6 +36,7 @@ from cargohold.errors import NameUnknown, RegistryError, Unsupported
 from cargohold.logs import AccessLog, configure_logging
 from cargohold.oci.responses import error_response
 from cargohold.oci.routes import ROUTES
+from cargohold.process_exit import on_parent_exit
 from cargohold.scanner.updaters import FeedSources, http_client, update_feeds
 from cargohold.storage.driver import StorageDriver
 from cargohold.storage.filesystem import FilesystemDriver
@@ -42,14 +47,22 @@ log = logging.getLogger(__name__)
 
 AUDIT_ROTATION_INTERVAL = timedelta(hours=24)
 
+# Set by ``cli serve`` for its HTTP workers: the pid of the server process that made them.
+SERVER_PID_VARIABLE = "CARGOHOLD_SERVER_PID"
+# How long an HTTP worker whose server is gone may take to stop: in-flight requests may
+# finish meanwhile, the rest are abandoned (every write is crash-safe, see content/).
+ORPHANED_WORKER_STOP_SECONDS = 5
+
 
 def create_storage(settings: Settings) -> StorageDriver:
     return FilesystemDriver(settings.blob_dir)
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, server_pid: int | None = None) -> Starlette:
     """The registry application. Its database must already be migrated (``cli serve``
-    does that before starting workers)."""
+    does that before starting workers). Given ``server_pid``, the pid of the server process
+    that made this HTTP worker process, the worker stops by itself once that process is
+    gone (``_stop_with_server``)."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -63,9 +76,12 @@ def create_app(settings: Settings) -> Starlette:
         runner = create_worker_runner(settings, db, services, auth)
         if settings.background_workers:
             runner.start()
+        stop_watching = _stop_with_server(server_pid) if server_pid is not None else None
         try:
             yield
         finally:
+            if stop_watching is not None:
+                stop_watching()
             await runner.stop()
             await auth.audit.stop()
             await storage.close()
@@ -196,10 +212,50 @@ def _audit_rotation_job(settings: Settings, audit: AuditLog) -> Handler:
 
 
 def create_app_from_environment() -> Starlette:
-    """Factory for the ASGI server's worker processes: settings from ``CARGOHOLD_*``."""
+    """Factory for the ASGI server's worker processes: settings from ``CARGOHOLD_*``, and
+    from ``SERVER_PID_VARIABLE`` the server process to stop with."""
     settings = load_settings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    server_pid = os.environ.get(SERVER_PID_VARIABLE)
+    return create_app(settings, server_pid=int(server_pid) if server_pid else None)
+
+
+def _stop_with_server(server_pid: int) -> Callable[[], None]:
+    """Stop this HTTP worker, as a clean stop of the server would, once its server
+    process ``server_pid`` (granian's master, its parent) is gone, however it went;
+    within ``ORPHANED_WORKER_STOP_SECONDS``. Return a function that stops watching.
+
+    Without this a SIGKILLed server (the OOM killer, a runtime's hard stop of the main PID)
+    left its workers serving: they kept the port, and with SO_REUSEPORT (granian sets it) a
+    new server on that port shared its connections with them.
+
+    Why a pidfd on this worker's loop: granian forks its workers with multiprocessing from
+    the master, so the parent is the server process, and the worker's loop runs until the
+    worker stops. ``prctl(PR_SET_PDEATHSIG)`` fires when the *thread* that forked the child
+    exits, not the process: granian forks from its main thread today, but a worker forked
+    from another thread would be stopped, healthy, when that thread ends (and Python has
+    no binding for prctl). multiprocessing's parent sentinel (a pipe) never reads EOF while
+    any later child of the master (the next worker, a respawned one) holds its write end.
+    The background worker process watches the server the same way (``cli.run_workers``).
+    """
+    stop = partial(_stop_orphaned_worker, server_pid)
+    return on_parent_exit(asyncio.get_running_loop(), server_pid, stop)
+
+
+def _stop_orphaned_worker(server_pid: int) -> None:
+    log.warning(
+        "the server process is gone; this HTTP worker stops",
+        extra={"fields": {"pid": os.getpid(), "server_pid": server_pid}},
+    )
+    # Nobody enforces the master's workers_kill_timeout on an orphan. SIGALRM's default
+    # action ends the process: the kernel keeps this deadline even if the loop is stuck.
+    # Set first: a worker already stopping (a terminal's Ctrl-C reached it) may block in
+    # the SIGTERM below, since granian's stop signal holds one pending stop request.
+    signal.alarm(ORPHANED_WORKER_STOP_SECONDS)
+    # How granian asks a worker to stop (the master's Process.terminate()): the handler on
+    # this loop (granian._signals.set_loop_signals) stops accepting, lets connections
+    # finish, and then the lifespan shuts down.
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

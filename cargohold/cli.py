@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
@@ -22,6 +22,7 @@ from cargohold.config import Settings, load_settings
 from cargohold.db.migrate import upgrade
 from cargohold.errors import ConfigError
 from cargohold.logs import configure_logging
+from cargohold.process_exit import on_parent_exit
 from cargohold.worker_process import WorkerProcess
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from granian.constants import Interfaces, Loops
     from granian.http import HTTP1Settings
 
-    import cargohold.app  # noqa: F401  (loaded once here; the forked workers inherit it)
+    import cargohold.app  # loaded once here; the forked workers inherit it
 
     _prepare(settings)
     asyncio.run(prepare_first_start(settings))
@@ -144,6 +145,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             "CARGOHOLD_LISTEN": settings.listen,
             "CARGOHOLD_DATA_DIR": str(settings.data_dir.resolve()),
             "CARGOHOLD_WORKERS": str(settings.workers),
+            # They stop when this process is gone, however it went (app._stop_with_server).
+            cargohold.app.SERVER_PID_VARIABLE: str(os.getpid()),
         }
     )
     if settings.database_url:
@@ -366,7 +369,7 @@ async def run_workers(settings: Settings, parent_pid: int | None = None) -> None
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    parent = _on_exit(loop, parent_pid, stop.set) if parent_pid is not None else None
+    stop_watching = on_parent_exit(loop, parent_pid, stop.set) if parent_pid is not None else None
     async with _services(settings) as (db, services):
         runner = create_worker_runner(settings, db, services, create_auth(settings, db))
         runner.start()
@@ -374,21 +377,8 @@ async def run_workers(settings: Settings, parent_pid: int | None = None) -> None
             await stop.wait()
         finally:
             await runner.stop()
-            if parent is not None:
-                loop.remove_reader(parent)
-                os.close(parent)
-
-
-def _on_exit(loop: asyncio.AbstractEventLoop, pid: int, callback: Callable[[], None]) -> int | None:
-    """Call ``callback`` on ``loop`` when process ``pid`` exits (soon, if it has); return
-    the process descriptor watched, for the caller to remove and close."""
-    try:
-        descriptor = os.pidfd_open(pid)
-    except ProcessLookupError:
-        loop.call_soon(callback)
-        return None
-    loop.add_reader(descriptor, callback)
-    return descriptor
+            if stop_watching is not None:
+                stop_watching()
 
 
 async def vulndb_command(settings: Settings, action: str, file: Path | None) -> int:

@@ -1,11 +1,12 @@
 """``cargohold serve``'s processes: its HTTP workers, and one process of background workers
-(scans, collection) at a lower CPU priority that is replaced when it dies and stops with
-the server."""
+(scans, collection) at a lower CPU priority that is replaced when it dies. All of them stop
+with the server, even when it is killed alone."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -83,13 +84,28 @@ def test_background_workers_run_in_their_own_lower_priority_process(
     server.stop()
 
 
-def test_background_workers_stop_when_the_server_is_killed(
+def test_its_processes_stop_and_free_the_port_when_the_server_is_killed(
     registry_factory: RegistryFactory,
 ) -> None:
-    server = registry_factory(workers=1)
+    """The server killed alone (the OOM killer, a runtime's hard stop of the main PID): its
+    HTTP workers used to live on and serve on its port, where a new server (granian sets
+    SO_REUSEPORT) shared the connections with them."""
+    server = registry_factory(workers=2)
     assert server.process is not None
     [background] = background_workers(server)
+    http_workers = children(server.process.pid) - {background}
+    assert len(http_workers) == 2
     signal_server_alone(server, signal.SIGKILL)
+    wait_until(
+        lambda: not any(alive(pid) for pid in http_workers),
+        timeout=15,
+        message=lambda: (
+            f"orphaned HTTP workers {sorted(pid for pid in http_workers if alive(pid))}\n"
+            f"{server.logs()[-3000:]}"
+        ),
+    )
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
     wait_until(lambda: not alive(background), timeout=30, message="orphaned background workers")
     server.kill()
 

@@ -1,22 +1,18 @@
 """``serve``'s background worker process: restarted when it dies, not when it was stopped;
-stopped (killed if it must be) with the server; and a worker process that outlives its
-server stops by itself."""
+stopped (killed if it must be) with the server. (How it notices that the server is gone:
+``test_process_exit.py``.)"""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from subprocess import PIPE
 
 import pytest
 
 from cargohold import worker_process
-from cargohold.cli import _on_exit
 from cargohold.worker_process import WorkerProcess
 
 
@@ -99,28 +95,3 @@ def test_a_child_ignoring_sigterm_is_killed_after_the_timeout(tmp_path: Path) ->
     assert time.monotonic() - started >= 0.5
     assert _gone(int(_runs(log)[0]))
     assert len(_runs(log)) == 1  # not restarted after the kill
-
-
-async def test_on_exit_calls_back_when_the_process_exits() -> None:
-    loop = asyncio.get_running_loop()
-    child = await asyncio.create_subprocess_exec(sys.executable, "-c", "input()", stdin=PIPE)
-    exited = asyncio.Event()
-    descriptor = _on_exit(loop, child.pid, exited.set)
-    assert descriptor is not None
-    try:
-        await asyncio.sleep(0.1)
-        assert not exited.is_set()
-        child.kill()
-        await asyncio.wait_for(exited.wait(), 10)
-    finally:
-        loop.remove_reader(descriptor)
-        os.close(descriptor)
-        await child.wait()
-
-
-async def test_on_exit_of_a_process_already_gone_calls_back_at_once() -> None:
-    child = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
-    await child.wait()
-    exited = asyncio.Event()
-    assert _on_exit(asyncio.get_running_loop(), child.pid, exited.set) is None
-    await asyncio.wait_for(exited.wait(), 1)
