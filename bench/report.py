@@ -84,7 +84,10 @@ def _verdict(entry: dict[str, Any], key: str) -> str:
 
 
 def table(figures: dict[str, dict[str, Any]], limits: dict[str, Any], meta: dict[str, Any]) -> str:
-    header = ("figure", "unit", "better", "reference", "cargohold", "ratio", "ch+postgres", "ratio")
+    with_postgresql = "cargohold_postgresql" in meta["servers"]
+    header: tuple[str, ...] = ("figure", "unit", "better", "reference", "cargohold", "ratio")
+    if with_postgresql:
+        header += ("ch+postgres", "ratio")
     rows = [header]
     for name, e in figures.items():
         rows.append(
@@ -95,8 +98,11 @@ def table(figures: dict[str, dict[str, Any]], limits: dict[str, Any], meta: dict
                 _cell(e["reference"]),
                 _cell(e["cargohold"]),
                 _verdict(e, "ratio"),
-                _cell(e["cargohold_postgresql"]),
-                _verdict(e, "ratio_postgresql"),
+                *(
+                    (_cell(e["cargohold_postgresql"]), _verdict(e, "ratio_postgresql"))
+                    if with_postgresql
+                    else ()
+                ),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]

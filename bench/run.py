@@ -150,9 +150,16 @@ def main(argv: list[str] | None = None) -> int:
         "servers": {
             "reference": "docker-registry (Distribution 2.8) filesystem storage, "
             "in-memory blob descriptor cache, no auth",
-            "cargohold": "cargohold serve, embedded default (SQLite WAL, 1 worker)",
-            "cargohold_postgresql": "cargohold serve --database-url postgresql:// "
-            "(PostgreSQL 15, default settings)",
+            "cargohold": "cargohold serve, embedded default (SQLite WAL, "
+            "one HTTP worker per core, a background worker process)",
+            **(
+                {}
+                if args.no_postgres
+                else {
+                    "cargohold_postgresql": "cargohold serve --database-url postgresql:// "
+                    "(PostgreSQL 15, default settings)"
+                }
+            ),
         },
         "clients": {
             "upload/download": "http.client, 1 MiB blocks",

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -161,30 +162,52 @@ def test_quick_run_writes_well_formed_results(tmp_path: Path) -> None:
     assert png.startswith(b"\x89PNG")
 
 
+LIMITS = {"sha256_one_core": {"value": 1.0, "unit": "MiB/s"}}
+SCALE = {
+    "mode": "quick",
+    "repetitions": 1,
+    "blob_MiB": 1,
+    "image_MiB": 1,
+    "tags": 1,
+    "repositories": 1,
+    "small_request_seconds": 1,
+}
+
+
+def _entry(**values: Any) -> dict[str, Any]:
+    return {
+        "cargohold": 1.0,
+        "reference": 2.0,
+        "ratio": 0.5,
+        "unit": "s",
+        "higher_is_better": False,
+        "cargohold_postgresql": None,
+        "ratio_postgresql": None,
+        **values,
+    }
+
+
 def test_table_marks_failures() -> None:
     summary = {
-        "x": {
-            "cargohold": None,
-            "reference": 2.0,
-            "ratio": None,
-            "unit": "s",
-            "higher_is_better": False,
-            "cargohold_postgresql": 1.0,
-            "ratio_postgresql": 0.5,
-            "errors": {"cargohold": "boom"},
-        }
+        "x": _entry(
+            cargohold=None,
+            ratio=None,
+            cargohold_postgresql=1.0,
+            ratio_postgresql=0.5,
+            errors={"cargohold": "boom"},
+        )
     }
-    limits = {"sha256_one_core": {"value": 1.0, "unit": "MiB/s"}}
-    meta = {
-        "scale": {
-            "mode": "quick",
-            "repetitions": 1,
-            "blob_MiB": 1,
-            "image_MiB": 1,
-            "tags": 1,
-            "repositories": 1,
-            "small_request_seconds": 1,
-        }
-    }
-    text = report.table(summary, limits, meta)
+    meta = {"scale": SCALE, "servers": {"cargohold": "", "cargohold_postgresql": ""}}
+    text = report.table(summary, LIMITS, meta)
     assert "FAIL" in text and "FAILED x on cargohold: boom" in text
+    assert "ch+postgres" in text
+
+
+def test_table_without_postgresql_has_no_postgresql_columns() -> None:
+    """--no-postgres: the variant that did not run is neither a column nor a FAIL."""
+    meta = {"scale": SCALE, "servers": {"cargohold": ""}}
+    text = report.table({"x": _entry()}, LIMITS, meta)
+    header, _, row = text.splitlines()[:3]
+    assert header.split() == ["figure", "unit", "better", "reference", "cargohold", "ratio"]
+    assert row.split() == ["x", "s", "lower", "2", "1", "0.50"]
+    assert "FAIL" not in text
