@@ -35,10 +35,11 @@ the same lock as the writers it could race, so it sees their committed work and 
 its result:
 
 - Manifests and tags change only under ``lock_repository`` (a row lock on PostgreSQL;
-  SQLite has one writer at a time). Step 2 takes it too and reads after it has it, so a
-  push, a tag move, a tag moved back (restore) or an index push either happened before
-  (and its manifest is kept) or happens after (and finds the manifest gone: a push stores
-  it again, a restore reports it unknown). A manifest pushed by digest before its index is
+  SQLite has one writer at a time): pushes share it, the others hold it alone. Step 2
+  holds it alone too and reads after it has it, so a push, a tag move, a tag moved back
+  (restore) or an index push either happened before (and its manifest is kept) or
+  happens after (and finds the manifest gone: a push stores it again, a restore reports
+  it unknown). A manifest pushed by digest before its index is
   young and kept (pushing it again by digest makes it young again: ``record_push``); once
   the index lists it, the index keeps it.
 - A layer uploaded a moment before its manifest is protected by its ``uploaded_blob``

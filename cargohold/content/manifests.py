@@ -25,7 +25,7 @@ from cargohold.content.repositories import (
 from cargohold.content.scans import note_pushed_manifest
 from cargohold.content.tag_expiry import ExpiryLabels
 from cargohold.content.tag_history import TagMove, check_manifest_deletable, end_tag, move_tag
-from cargohold.db.dialect import insert_ignoring_conflicts
+from cargohold.db.dialect import insert_ignoring_conflicts, insert_returning_id
 from cargohold.db.hot import ManifestRow
 from cargohold.db.models import Manifest, ManifestBlob, ManifestChild, Repository, utcnow
 from cargohold.db.session import Database
@@ -92,7 +92,7 @@ class ManifestService:
         tag_move = None
         async with self.db.write() as session:
             repository_id = await ensure_repository(session, repository)
-            await lock_repository(session, repository_id)
+            await lock_repository(session, repository_id, shared=True)
             manifest_id, new = await self._store(session, repository_id, parsed, raw)
             await record_push(
                 session,
@@ -157,41 +157,42 @@ class ManifestService:
     async def _store(
         self, session: AsyncSession, repository_id: int, parsed: ParsedManifest, raw: bytes
     ) -> tuple[int, bool]:
-        """The manifest's row id in the repository, and whether this call stored it."""
-        existing = (
-            await session.execute(
-                _MANIFEST_ID, {"repository_id": repository_id, "digest": str(parsed.digest)}
-            )
-        ).scalar_one_or_none()
+        """The manifest's row id in the repository, and whether this call stored it.
+
+        Pushes of one repository run side by side (``lock_repository(shared=True)``): when
+        another one stores the same manifest first, its row is the one (on PostgreSQL the
+        insert waits for that push's transaction, then finds its row)."""
+        key = {"repository_id": repository_id, "digest": str(parsed.digest)}
+        existing = (await session.execute(_MANIFEST_ID, key)).scalar_one_or_none()
         if existing is not None:
             return existing, False
         blob_ids = await _required_blob_ids(session, repository_id, parsed)
         child_ids = await _child_manifest_ids(session, repository_id, parsed)
-        manifest = Manifest(
-            repository_id=repository_id,
-            digest=str(parsed.digest),
-            media_type=parsed.media_type,
-            artifact_type=parsed.artifact_type,
-            subject_digest=str(parsed.subject.digest) if parsed.subject else None,
-            annotations=json.dumps(dict(parsed.annotations)) if parsed.annotations else None,
-            size=parsed.size,
-            content=raw,
-        )
-        session.add(manifest)
-        await session.flush()
+        row = {
+            **key,
+            "media_type": parsed.media_type,
+            "artifact_type": parsed.artifact_type,
+            "subject_digest": str(parsed.subject.digest) if parsed.subject else None,
+            "annotations": json.dumps(dict(parsed.annotations)) if parsed.annotations else None,
+            "size": parsed.size,
+            "content": raw,
+        }
+        manifest_id = await insert_returning_id(session, Manifest, row)
+        if manifest_id is None:
+            return (await session.execute(_MANIFEST_ID, key)).scalar_one(), False
         await insert_ignoring_conflicts(
             session,
             ManifestBlob,
             [
-                {"manifest_id": manifest.id, "blob_id": b, "repository_id": repository_id}
+                {"manifest_id": manifest_id, "blob_id": b, "repository_id": repository_id}
                 for b in blob_ids
             ],
         )
         await insert_ignoring_conflicts(
-            session, ManifestChild, [{"manifest_id": manifest.id, "child_id": c} for c in child_ids]
+            session, ManifestChild, [{"manifest_id": manifest_id, "child_id": c} for c in child_ids]
         )
-        await note_pushed_manifest(session, manifest.id, parsed)
-        return manifest.id, True
+        await note_pushed_manifest(session, manifest_id, parsed)
+        return manifest_id, True
 
     async def _delete_manifest(
         self, session: AsyncSession, repository_id: int, repository: str, digest: Digest

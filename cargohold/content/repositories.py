@@ -49,13 +49,22 @@ async def ensure_repository(session: AsyncSession, name: str) -> int:
     return await require_repository_id(session, name)
 
 
-async def lock_repository(session: AsyncSession, repository_id: int) -> None:
-    """Make concurrent writers of one repository take turns until this transaction ends,
-    so that check-then-write steps (is this manifest stored? which row is the live tag?)
-    see each other's results. A row lock on PostgreSQL; SQLite's write transactions are
-    already serialized (``BEGIN IMMEDIATE``), so nothing is sent there."""
+async def lock_repository(
+    session: AsyncSession, repository_id: int, *, shared: bool = False
+) -> None:
+    """Hold the repository's lock until this transaction ends: a row lock on PostgreSQL;
+    SQLite's write transactions are already serialized (``BEGIN IMMEDIATE``), so nothing
+    is sent there.
+
+    Exclusive (the default) makes the writers of one repository take turns, so that
+    check-then-write steps (which manifests are garbage? which row is the live tag?) see
+    each other's results. ``shared`` is for pushes (``ManifestService.put``): they run side
+    by side, and only add; an exclusive holder (collection, deletes, restores, expiry and
+    pruning) waits for them and they for it. What pushes must not do at once they settle
+    among themselves: one stored row per manifest by its unique key, one live row per tag
+    by ``tag_history.lock_tag``."""
     if session.get_bind().dialect.name == "sqlite":
         return
     await session.execute(
-        select(Repository.id).where(Repository.id == repository_id).with_for_update()
+        select(Repository.id).where(Repository.id == repository_id).with_for_update(read=shared)
     )

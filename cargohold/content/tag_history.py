@@ -17,6 +17,7 @@ only live rows). Garbage collection removes what is older (``history_window``).
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.content.repositories import lock_repository
 from cargohold.content.tag_rules import check_mutable, matching_rule, rules_for
+from cargohold.db.dialect import lock_for_transaction
 from cargohold.db.models import Manifest, Namespace, Repository, Tag, utcnow
 from cargohold.db.session import Database
 from cargohold.errors import InvalidRequest, NameUnknown, NotFound
@@ -129,6 +131,13 @@ async def _live_row(session: AsyncSession, repository_id: int, name: str, now: d
     return row
 
 
+async def lock_tag(session: AsyncSession, repository_id: int, name: str) -> None:
+    """Make the writers of tag ``name`` take turns until this transaction ends, so that
+    each sees which row the one before left alive. The lock is the pair (repository id,
+    the name's CRC-32): two names that share a checksum take turns too, which is harmless."""
+    await lock_for_transaction(session, repository_id, zlib.crc32(name.encode()) - 2**31)
+
+
 async def move_tag(
     session: AsyncSession,
     repository_id: int,
@@ -141,7 +150,9 @@ async def move_tag(
     """Point tag ``name`` at ``manifest_id``: end its live row (if it points elsewhere)
     and start a new one, expiring at ``expires_at`` (ignored for an immutable tag). None
     when it already points there. ``TagImmutable`` when a rule forbids the move. Run it
-    under the repository's lock (``lock_repository``)."""
+    under the repository's lock (``lock_repository``, shared at least); it takes the
+    tag's own (``lock_tag``)."""
+    await lock_tag(session, repository_id, name)
     now = utcnow()
     current = await _live_row(session, repository_id, name, now)
     if current is not None and current.manifest_id == manifest_id:

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Integer, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
+
+# PostgreSQL's advisory lock on a pair of 32-bit integers, held until the transaction ends.
+_TRANSACTION_LOCK = select(
+    func.pg_advisory_xact_lock(bindparam("space", type_=Integer), bindparam("key", type_=Integer))
+)
+
+
+async def lock_for_transaction(session: AsyncSession, space: int, key: int) -> None:
+    """Hold an exclusive lock on the pair (``space``, ``key``) of 32-bit signed integers
+    until the transaction ends; it names nothing stored, so the callers agree on what a
+    pair stands for. SQLite's write transactions are already serialized (``BEGIN
+    IMMEDIATE``), so nothing is sent there."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    await session.execute(_TRANSACTION_LOCK, {"space": space, "key": key})
 
 
 async def insert_ignoring_conflicts(
