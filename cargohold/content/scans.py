@@ -9,6 +9,10 @@
   ``unsupported`` when the indexer says so. A broken layer stream is retried, then
   ``failed``. A ``scanned`` image in a namespace with ``sbom_referrers`` on gets a
   ``SBOM_REFERRER_JOB`` in the same transaction (``sbom_referrers.SbomReferrers.attach``).
+  The same manifest (same digest) pushed into several repositories is a row in each; a
+  row whose twin is already indexed by this ``INDEXER_VERSION`` (``_twin_index``) reuses
+  that index instead of reading any layer, and is matched and stored as above. A
+  ``failed`` twin is not reused: each row fails on its own.
 - ``ScanService.rematch`` (the ``REMATCH_JOB`` handler, queued by every advisory update):
   matches every stored index again WITHOUT reading layers, and records each manifest's
   new findings as one ``vulnerability_found`` event (table ``event``, and a log line).
@@ -27,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from cargohold.content.advisories import AdvisoryStore
 from cargohold.db.dialect import insert_ignoring_conflicts
@@ -115,10 +120,16 @@ class ScanService:
         """Layer streams opened by this service (re-matching opens none)."""
 
     async def scan(self, key: str, attempt: int) -> None:
-        """Scan manifest ``key`` (its row id); nothing happens if it was deleted."""
+        """Scan manifest ``key`` (its row id); nothing happens if it was deleted. The index
+        of a twin row (``_twin_index``) is reused without reading a layer."""
         manifest_id = int(key)
         parsed = await self._load_manifest(manifest_id)
         if parsed is None:
+            return
+        stored = await self._twin_index(manifest_id)
+        if stored is not None:
+            index = ImageIndex.from_json_dict(json.loads(stored))
+            await self._store_index(manifest_id, index, stored)
             return
         try:
             index = await index_image(self._layers(parsed), self.limits)
@@ -210,6 +221,29 @@ class ScanService:
             return None
         return parse_manifest(row.content, row.media_type)
 
+    async def _twin_index(self, manifest_id: int) -> str | None:
+        """The stored ``ImageIndex`` JSON of another manifest row with the same digest as
+        row ``manifest_id`` (the same bytes, so the same layers), if that row's scan ended
+        ``scanned`` or ``unsupported`` with an index of this ``INDEXER_VERSION``; None
+        otherwise (no such row, or only ``queued`` or ``failed`` ones). Reads no layer:
+        one query, served by the index on ``manifest.digest``."""
+        twin = aliased(Manifest)
+        async with self.db.read() as session:
+            found: str | None = await session.scalar(
+                select(ManifestScan.image_index)
+                .select_from(Manifest)
+                .join(twin, (twin.digest == Manifest.digest) & (twin.id != Manifest.id))
+                .join(ManifestScan, ManifestScan.manifest_id == twin.id)
+                .where(
+                    Manifest.id == manifest_id,
+                    ManifestScan.status.in_([SCANNED, UNSUPPORTED]),
+                    ManifestScan.indexer_version == INDEXER_VERSION,
+                    ManifestScan.image_index.is_not(None),
+                )
+                .limit(1)
+            )
+        return found
+
     def _layers(self, parsed: ParsedManifest) -> list[LayerSource]:
         return [
             LayerSource(str(layer.digest), layer.media_type, self._opener(str(layer.digest)))
@@ -225,7 +259,11 @@ class ScanService:
 
         return open_layer
 
-    async def _store_index(self, manifest_id: int, index: ImageIndex) -> None:
+    async def _store_index(
+        self, manifest_id: int, index: ImageIndex, index_json: str | None = None
+    ) -> None:
+        """Match ``index`` now and store it with its findings (``index_json``: its JSON as
+        already stored for a twin, copied rather than serialised again)."""
         findings = await self._findings(index)
         status = UNSUPPORTED if index.status == IndexStatus.UNSUPPORTED else SCANNED
         now = utcnow()
@@ -236,7 +274,7 @@ class ScanService:
                 .values(
                     status=status,
                     indexer_version=index.indexer_version,
-                    image_index=json.dumps(index.to_json_dict()),
+                    image_index=index_json or json.dumps(index.to_json_dict()),
                     findings=json.dumps(findings),
                     error="; ".join(index.reasons) or None,
                     indexed_at=now,

@@ -161,7 +161,9 @@ class BlobUpload(Base):
 
 
 class Manifest(Base):
-    """A manifest or index as pushed, byte for byte, in one repository."""
+    """A manifest or index as pushed, byte for byte, in one repository. The same bytes
+    pushed into several repositories are a row in each; the ``digest`` index finds them
+    all (a scan reuses the index of one, ``content.scans``)."""
 
     __tablename__ = "manifest"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -177,6 +179,7 @@ class Manifest(Base):
     __table_args__ = (
         UniqueConstraint("repository_id", "digest"),
         Index(None, "repository_id", "subject_digest"),
+        Index(None, "digest"),
     )
 
 

@@ -132,6 +132,29 @@ async def test_a_scanned_image_gets_its_sbom_as_a_referrer(
     assert report.json()["status"] == "unsupported"
 
 
+async def test_an_image_whose_index_is_reused_gets_its_own_sbom(
+    registry_app: Starlette, registry_client: httpx.AsyncClient
+) -> None:
+    """The same image pushed into a second repository reuses the first one's index (no
+    layer read) and still gets its SBOM attached there."""
+    client = registry_client
+    scans = registry_app.state.services.scans
+    await organization(client, "twins", attach=True)
+    digest, _ = await push_scannable_image(client, "twins/first")
+    await wait_attached(client, "twins/first", digest)
+    reads = scans.layer_reads
+
+    await push_scannable_image(client, "twins/second")
+    listed = await wait_attached(client, "twins/second", digest)
+
+    assert scans.layer_reads == reads
+    [layer] = (await manifest(client, "twins/second", listed["digest"]))["layers"]
+    blob = await client.get(f"/v2/twins/second/blobs/{layer['digest']}")
+    assert blob.status_code == 200
+    purls = {c["purl"] for c in json.loads(blob.content)["components"]}
+    assert "pkg:pypi/urllib3@1.25.8" in purls
+
+
 async def test_without_the_setting_nothing_is_attached(
     registry_app: Starlette, registry_client: httpx.AsyncClient
 ) -> None:

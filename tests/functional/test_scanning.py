@@ -1,6 +1,7 @@
 """Scanning in process, on SQLite and PostgreSQL: a push queues a scan, the background
 workers index the image and match it, the management API reports it; an advisory update
-re-matches without reading layers and records ``vulnerability_found`` events."""
+re-matches without reading layers and records ``vulnerability_found`` events; the same
+image in another repository reuses the stored index instead of reading its layers."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from starlette.applications import Starlette
 
 from cargohold.config import Settings
 from cargohold.content.advisories import REMATCH_JOB
 from cargohold.content.services import Services
+from cargohold.db.models import Manifest, Repository
 from cargohold.db.scanner_models import ManifestScan
 from cargohold.scanner.feeds.debian import parse_debian_tracker
 from cargohold.scanner.feeds.osv import parse_osv_record
@@ -164,6 +166,21 @@ async def import_fixture_advisories(services: Services) -> None:
     await services.advisories.replace_feed("debian-security-tracker", debian)
 
 
+async def change_scan(services: Services, repository: str, digest: str, **values: Any) -> None:
+    """Overwrite columns of the stored scan of ``repository@digest``."""
+    async with services.scans.db.write() as session:
+        manifest_id = (
+            await session.execute(
+                select(Manifest.id)
+                .join(Repository, Repository.id == Manifest.repository_id)
+                .where(Repository.name == repository, Manifest.digest == digest)
+            )
+        ).scalar_one()
+        await session.execute(
+            update(ManifestScan).where(ManifestScan.manifest_id == manifest_id).values(**values)
+        )
+
+
 async def test_pushed_image_is_scanned_and_reported(scanning: Scanning) -> None:
     await import_fixture_advisories(scanning.services)
     digest, layers = await push_scannable_image(scanning.client, "scan/app")
@@ -283,3 +300,57 @@ async def test_manifests_pushed_before_scanning_existed_are_scanned(scanning: Sc
     assert await services.scans.requeue_stale() >= 1
 
     assert (await wait_scanned(scanning.client, "scan/old", digest))["status"] == "scanned"
+
+
+async def test_the_same_image_in_another_repository_reuses_the_stored_index(
+    scanning: Scanning,
+) -> None:
+    services, client = scanning.services, scanning.client
+    await import_fixture_advisories(services)
+
+    async def rematched() -> bool:
+        return await queue.pending(services.scans.db, REMATCH_JOB) == 0
+
+    await wait_for(rematched, "the re-match of the advisory import")
+    digest, _ = await push_scannable_image(client, "scan/base")
+    base = await wait_scanned(client, "scan/base", digest)
+    reads = services.scans.layer_reads
+    assert reads == 2
+    assert "GHSA-wqvq-5m8c-6g24" in vulnerabilities(base, "urllib3")
+    # Findings matched before these advisories: the copy must match, not copy them.
+    await change_scan(services, "scan/base", digest, findings="[]")
+
+    assert (await push_scannable_image(client, "scan/copy"))[0] == digest
+    copy = await wait_scanned(client, "scan/copy", digest)
+
+    assert services.scans.layer_reads == reads
+    assert (copy["status"], copy["indexer_version"]) == ("scanned", INDEXER_VERSION)
+    assert copy["distribution"] == base["distribution"]
+    assert copy["packages"] == base["packages"]
+    assert copy["counts"] == base["counts"]
+
+
+@pytest.mark.parametrize(
+    ("twin", "change"),
+    [
+        ("failed", {"status": "failed", "error": "layer stream broken"}),
+        ("older-index", {"indexer_version": INDEXER_VERSION - 1}),
+    ],
+)
+async def test_a_twin_that_failed_or_has_another_indexer_version_is_not_reused(
+    scanning: Scanning, twin: str, change: dict[str, Any]
+) -> None:
+    """A failed scan keeps the index of an earlier one (and the current version): neither
+    that nor an index of another ``INDEXER_VERSION`` stands for the image."""
+    services, client = scanning.services, scanning.client
+    digest, _ = await push_scannable_image(client, f"scan/{twin}")
+    first = await wait_scanned(client, f"scan/{twin}", digest)
+    reads = services.scans.layer_reads
+    await change_scan(services, f"scan/{twin}", digest, **change)
+
+    await push_scannable_image(client, f"scan/{twin}-copy")
+    report = await wait_scanned(client, f"scan/{twin}-copy", digest)
+
+    assert services.scans.layer_reads == reads + 2
+    assert (report["status"], report["indexer_version"]) == ("scanned", INDEXER_VERSION)
+    assert report["packages"] == first["packages"]
