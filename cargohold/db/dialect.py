@@ -32,12 +32,9 @@ async def insert_ignoring_conflicts(
     violate a unique constraint."""
     if not rows:
         return
-    table = model.__table__
-    assert isinstance(table, Table)
-    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     # The rows go as parameters, not in the statement (``.values(rows)``): such a statement
     # has no cache key, so SQLAlchemy compiled it anew on every call (~0.15 ms).
-    await session.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
+    await session.execute(_insert(session, model).on_conflict_do_nothing(), rows)
 
 
 async def insert_returning_id(
@@ -46,11 +43,8 @@ async def insert_returning_id(
     """INSERT ``row`` and return its ``id``; None when it conflicts with a unique
     constraint (a concurrent writer made it first: on PostgreSQL this waits for that
     writer's transaction to end)."""
-    table = model.__table__
-    assert isinstance(table, Table)
-    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(row).on_conflict_do_nothing()
-    result = await session.execute(statement.returning(table.c.id))
+    statement = _insert(session, model).values(row).on_conflict_do_nothing()
+    result = await session.execute(statement.returning(model.__table__.c.id))
     inserted: int | None = result.scalar_one_or_none()
     return inserted
 
@@ -65,11 +59,15 @@ async def insert_or_update(
     """INSERT ``row``; when it conflicts on the unique ``conflict_columns``, UPDATE the
     existing row with ``updates`` instead (values or SQL expressions on the model's
     columns; ``excluded`` values are not offered, to keep one spelling for both)."""
-    table = model.__table__
-    assert isinstance(table, Table)
-    if session.get_bind().dialect.name == "postgresql":
-        statement: Any = postgresql.insert(table).values(row)
-    else:
-        statement = sqlite.insert(table).values(row)
+    statement = _insert(session, model).values(row)
     statement = statement.on_conflict_do_update(index_elements=conflict_columns, set_=updates)
     await session.execute(statement)
+
+
+def _insert(session: AsyncSession, model: type[DeclarativeBase]) -> Any:
+    """An INSERT into ``model``'s table in the session's dialect, which offers
+    ``on_conflict_do_nothing`` and ``on_conflict_do_update``."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
