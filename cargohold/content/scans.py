@@ -123,13 +123,13 @@ class ScanService:
         """Scan manifest ``key`` (its row id); nothing happens if it was deleted. The index
         of a twin row (``_twin_index``) is reused without reading a layer."""
         manifest_id = int(key)
-        parsed = await self._load_manifest(manifest_id)
-        if parsed is None:
-            return
-        stored = await self._twin_index(manifest_id)
+        stored = await self._twin_index(manifest_id)  # None too for a deleted row
         if stored is not None:
             index = ImageIndex.from_json_dict(json.loads(stored))
             await self._store_index(manifest_id, index, stored)
+            return
+        parsed = await self._load_manifest(manifest_id)
+        if parsed is None:
             return
         try:
             index = await index_image(self._layers(parsed), self.limits)
