@@ -39,9 +39,9 @@ its result:
   holds it alone too and reads after it has it, so a push, a tag move, a tag moved back
   (restore) or an index push either happened before (and its manifest is kept) or
   happens after (and finds the manifest gone: a push stores it again, a restore reports
-  it unknown). A manifest pushed by digest before its index is
-  young and kept (pushing it again by digest makes it young again: ``record_push``); once
-  the index lists it, the index keeps it.
+  it unknown). A manifest pushed by digest before its index is young and kept (pushing
+  it again by digest makes it young again: ``record_push``); once the index lists it,
+  the index keeps it.
 - A layer uploaded a moment before its manifest is protected by its ``uploaded_blob``
   row for ``uploaded_blob_protection_seconds``; step 4 also waits ``grace`` past that
   expiry, so a push that saw the protection in time commits long before the blob could
