@@ -10,7 +10,11 @@ SQLite: one ``sqlite3`` connection per process in autocommit mode, queried on th
 loop thread. In WAL mode a reader never waits for a writer, and each statement sees the
 latest commit; the rare busy database (recovery of the WAL) is waited for as the
 engine's connections do (``sqlite_driver.run_while_busy``), without blocking the loop.
-PostgreSQL: an asyncpg pool; asyncpg prepares and caches each statement.
+PostgreSQL: an asyncpg pool; asyncpg prepares and caches each statement. The pool does not
+reset a connection it gets back (asyncpg's default sends ``RESET ALL``, ``UNLISTEN *``,
+``CLOSE ALL`` and ``pg_advisory_unlock_all()``, a second round trip per read): these reads
+are single statements that change no session state, and asyncpg still rolls back a
+transaction left open.
 """
 
 from __future__ import annotations
@@ -197,7 +201,7 @@ class PostgresHotReads(HotReads):
         async with self._pool_lock:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
-                    self._dsn, min_size=1, max_size=self._pool_size
+                    self._dsn, min_size=1, max_size=self._pool_size, reset=_keep_session
                 )
             return self._pool
 
@@ -228,3 +232,7 @@ class PostgresHotReads(HotReads):
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """The pool's reset: nothing to undo after a hot read (see the module's docstring)."""
