@@ -4,6 +4,7 @@ the ASGI application from settings."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -102,6 +103,17 @@ def create_app(settings: Settings, *, server_pid: int | None = None) -> Starlett
     app.state.settings = settings
     api.state = app.state  # the API's handlers reach the services the lifespan builds
     return app
+
+
+def _freeze_startup_objects() -> None:
+    """Exempt everything alive now (modules, the application) from the garbage collector.
+
+    A full collection walks every tracked object: with the scanner, SQLAlchemy and the
+    API loaded, that took 30 to 200 ms per worker under load when measured, several times a
+    minute, and was the 99th percentile of a manifest GET. Frozen objects are never freed
+    and never walked again; what requests create is collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_auth(settings: Settings, db: Database) -> AuthServices:
@@ -217,7 +229,9 @@ def create_app_from_environment() -> Starlette:
     settings = load_settings()
     configure_logging(settings.log_level)
     server_pid = os.environ.get(SERVER_PID_VARIABLE)
-    return create_app(settings, server_pid=int(server_pid) if server_pid else None)
+    app = create_app(settings, server_pid=int(server_pid) if server_pid else None)
+    _freeze_startup_objects()
+    return app
 
 
 def _stop_with_server(server_pid: int) -> Callable[[], None]:

@@ -7,11 +7,12 @@ Contracts:
   empty database. Fails (never skips) when the binaries are missing.
 - ``database_kind`` (module, parametrized ``sqlite`` / ``postgresql``): which metadata
   database this module's tests run on. PostgreSQL params carry ``pytest.mark.postgres``.
-- ``database_url`` (function): a fresh, empty database of that kind: for SQLite
-  ``sqlite:///{tmp_path}/meta.db``, for PostgreSQL
-  ``postgresql://postgres@127.0.0.1:PORT/<unique>``. A test that uses it runs on both.
+- ``database_url`` (function): a fresh database of that kind, already migrated (a copy of
+  a template, see ``support.databases``): for SQLite ``sqlite:///{tmp_path}/meta.db``, for
+  PostgreSQL ``postgresql://postgres@127.0.0.1:PORT/<unique>``. A test that uses it runs
+  on both. ``empty_database_url`` (function): the same, not migrated.
 - ``registry`` (module): a running ``cargohold serve`` (``RegistryProcess``) on a fresh
-  database of ``database_kind``, shared by a module's tests: use distinct repository names.
+  migrated database of ``database_kind``, shared by a module's tests: use distinct repository names.
   It has a superuser whose username and password are ``registry.credentials``
   (``support.auth.ADMIN``); ``registry.http()`` is logged in as it.
 - ``registry_factory`` (function): a ``RegistryFactory``; ``registry_factory()`` starts
@@ -37,6 +38,7 @@ from typing import Any
 
 import pytest
 from support.clients import ClientSandbox
+from support.databases import MigratedDatabases
 from support.images import (
     TestImage,
     build_busybox,
@@ -69,16 +71,30 @@ def database_kind(request: pytest.FixtureRequest) -> str:
     return kind
 
 
+@pytest.fixture(scope="session")
+def migrated_databases(tmp_path_factory: pytest.TempPathFactory) -> MigratedDatabases:
+    return MigratedDatabases(tmp_path_factory.mktemp("database-templates"))
+
+
 def _fresh_database_url(request: pytest.FixtureRequest, kind: str, directory: Path) -> str:
+    """A fresh, migrated database of ``kind`` (SQLite: ``directory/meta.db``)."""
+    databases: MigratedDatabases = request.getfixturevalue("migrated_databases")
     if kind == "sqlite":
-        return f"sqlite:///{directory}/meta.db"
-    server: PostgresServer = request.getfixturevalue("pg_server")
-    return server.create_database()
+        return databases.sqlite(directory / "meta.db")
+    return databases.postgres(request.getfixturevalue("pg_server"))
 
 
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, database_kind: str, tmp_path: Path) -> str:
     return _fresh_database_url(request, database_kind, tmp_path)
+
+
+@pytest.fixture
+def empty_database_url(request: pytest.FixtureRequest, database_kind: str, tmp_path: Path) -> str:
+    if database_kind == "sqlite":
+        return f"sqlite:///{tmp_path}/meta.db"
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    return server.create_database()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,10 @@ PostgreSQL: an asyncpg pool; asyncpg prepares and caches each statement. The poo
 reset a connection it gets back (asyncpg's default sends ``RESET ALL``, ``UNLISTEN *``,
 ``CLOSE ALL`` and ``pg_advisory_unlock_all()``, a second round trip per read): these reads
 are single statements that change no session state, and asyncpg still rolls back a
-transaction left open.
+transaction left open. Identical reads that wait for a connection at the same moment (a
+fleet pulling one tag) share one statement: a read joins another only until that one has
+its connection, so the statement starts after every read it answers was asked, and sees
+every write committed before any of them.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import abc
 import asyncio
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -140,6 +142,9 @@ def open_hot_reads(url: str, pool_size: int) -> HotReads:
 # Asked of SQLite itself (the same clock as Python's on this machine): ~2 µs less per read.
 SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
 
+# Now, as the naive UTC ``timestamp`` of the columns; the statement's start time.
+POSTGRES_NOW = "(now() AT TIME ZONE 'UTC')"
+
 
 class SqliteHotReads(HotReads):
     def __init__(self, path: str) -> None:
@@ -187,15 +192,33 @@ class PostgresHotReads(HotReads):
         self._pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
-        self._by_tag = MANIFEST_BY_TAG.format("$1", "$2", "$3")
+        self._waiting: dict[tuple[str, tuple[Any, ...]], asyncio.Task[Any]] = {}
+        self._by_tag = MANIFEST_BY_TAG.format("$1", "$2", POSTGRES_NOW)
         self._by_digest = MANIFEST_BY_DIGEST.format("$1", "$2")
-        self._blob = ACCESSIBLE_BLOB.format("$1", "$2", "$3")
+        self._blob = ACCESSIBLE_BLOB.format("$1", "$2", POSTGRES_NOW)
         self._upload = UPLOAD_PROGRESS.format("$1", "$2")
         self._blob_or_job = BLOB_OR_JOB.format("$1", "$2")
 
     async def _one(self, sql: str, *params: Any) -> Any:
-        pool = self._pool or await self._open_pool()
-        return await pool.fetchrow(sql, *params)
+        """The first row of ``sql``, from the same read as an identical one still waiting
+        for a connection, if there is one (see the module's docstring). A caller that is
+        cancelled leaves the read to the others."""
+        key = (sql, params)
+        read = self._waiting.get(key)
+        if read is None:
+            read = self._waiting[key] = asyncio.create_task(self._read(key))
+            read.add_done_callback(_retrieve_exception)
+        return await asyncio.shield(read)
+
+    async def _read(self, key: tuple[str, tuple[Any, ...]]) -> Any:
+        try:
+            pool = self._pool or await self._open_pool()
+            async with pool.acquire() as connection:
+                del self._waiting[key]  # a read asked from now on sends its own statement
+                return await connection.fetchrow(key[0], *key[1])
+        finally:
+            if self._waiting.get(key) is asyncio.current_task():
+                del self._waiting[key]
 
     async def _open_pool(self) -> asyncpg.Pool:
         async with self._pool_lock:
@@ -206,8 +229,7 @@ class PostgresHotReads(HotReads):
             return self._pool
 
     async def manifest_by_tag(self, repository: str, tag: str) -> ManifestRow | None:
-        now = datetime.now(UTC).replace(tzinfo=None)
-        row = await self._one(self._by_tag, repository, tag, now)
+        row = await self._one(self._by_tag, repository, tag)
         return ManifestRow(row[0], row[1], bytes(row[2])) if row else None
 
     async def manifest_by_digest(self, repository: str, digest: str) -> ManifestRow | None:
@@ -215,8 +237,7 @@ class PostgresHotReads(HotReads):
         return ManifestRow(row[0], row[1], bytes(row[2])) if row else None
 
     async def accessible_blob(self, repository: str, digest: str) -> BlobRow | None:
-        now = datetime.now(UTC).replace(tzinfo=None)
-        row = await self._one(self._blob, repository, digest, now)
+        row = await self._one(self._blob, repository, digest)
         return BlobRow(row[0], row[1]) if row else None
 
     async def repository_exists(self, repository: str) -> bool:
@@ -236,3 +257,9 @@ class PostgresHotReads(HotReads):
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
     """The pool's reset: nothing to undo after a hot read (see the module's docstring)."""
+
+
+def _retrieve_exception(read: asyncio.Task[Any]) -> None:
+    """Mark a failed read's exception as seen: its callers may all have been cancelled."""
+    if not read.cancelled():
+        read.exception()

@@ -17,7 +17,6 @@ Contract:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -33,7 +32,6 @@ from cargohold.auth.audit import AuditQuery, render_event
 from cargohold.auth.secrets import TokenKind
 from cargohold.auth.services import AuthServices
 from cargohold.config import load_settings
-from cargohold.db.migrate import upgrade
 
 BASE_URL = "http://registry.test/api/v1"
 
@@ -117,7 +115,6 @@ async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
         access_log=False,
         background_workers=False,
     )
-    await asyncio.to_thread(upgrade, settings.effective_database_url)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

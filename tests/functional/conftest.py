@@ -23,7 +23,6 @@ Contract:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -35,7 +34,6 @@ from support.auth import ADMIN_USER, RegistryAuth
 from cargohold.app import create_app
 from cargohold.auth.secrets import TokenKind
 from cargohold.config import Settings
-from cargohold.db.migrate import upgrade
 
 from .helpers import ClientFactory, functional_settings
 
@@ -49,7 +47,6 @@ def registry_settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def registry_app(registry_settings: Settings) -> AsyncIterator[Starlette]:
-    await asyncio.to_thread(upgrade, registry_settings.effective_database_url)
     app = create_app(registry_settings)
     async with app.router.lifespan_context(app):
         await app.state.auth.accounts.create_user(ADMIN_USER, superuser=True)

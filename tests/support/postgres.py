@@ -119,10 +119,12 @@ class PostgresServer:
         """The connection URL of ``database``, as cargohold's ``--database-url`` takes it."""
         return f"postgresql://{self.user}@{self.host}:{self.port}/{database}"
 
-    def create_database(self) -> str:
-        """Create a fresh, empty database with a unique name; return its URL."""
+    def create_database(self, template: str | None = None) -> str:
+        """Create a database with a unique name, empty or a copy of the database named
+        ``template`` (which nobody may be connected to); return its URL."""
         name = f"cargohold_{uuid.uuid4().hex[:16]}"
-        self.psql(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        self.psql(f'CREATE DATABASE "{name}"{copy}')
         return self.url(name)
 
     def psql(self, sql: str, database: str = "postgres") -> str:

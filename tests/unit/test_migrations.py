@@ -20,8 +20,8 @@ def _differences(connection: Connection) -> list[object]:
     return list(compare_metadata(context, Base.metadata))
 
 
-async def test_migrated_schema_matches_the_models(database_url: str) -> None:
-    url = async_database_url(database_url)
+async def test_migrated_schema_matches_the_models(empty_database_url: str) -> None:
+    url = async_database_url(empty_database_url)
     await asyncio.to_thread(upgrade, url)
     engine = create_async_engine(url)
     try:
@@ -47,8 +47,10 @@ OLD_ROWS = [
 ]
 
 
-async def test_0008_gives_each_manifest_blob_its_manifests_repository(database_url: str) -> None:
-    url = async_database_url(database_url)
+async def test_0008_gives_each_manifest_blob_its_manifests_repository(
+    empty_database_url: str,
+) -> None:
+    url = async_database_url(empty_database_url)
     await asyncio.to_thread(upgrade, url, "0007")
     engine = create_async_engine(url)
     try:

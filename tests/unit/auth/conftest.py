@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
 from cargohold.auth.services import AuthServices
 from cargohold.config import async_database_url
-from cargohold.db.migrate import upgrade
 from cargohold.db.session import Database
 
 SECRET = b"unit-test installation secret"
@@ -18,7 +16,6 @@ SECRET = b"unit-test installation secret"
 @pytest.fixture
 async def auth_db(database_url: str) -> AsyncIterator[Database]:
     url = async_database_url(database_url)
-    await asyncio.to_thread(upgrade, url)
     db = Database(url)
     yield db
     await db.dispose()

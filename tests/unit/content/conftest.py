@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,7 +9,6 @@ import pytest
 
 from cargohold.config import async_database_url
 from cargohold.content.services import Services
-from cargohold.db.migrate import upgrade
 from cargohold.db.session import Database
 from cargohold.storage.filesystem import FilesystemDriver
 
@@ -27,7 +25,6 @@ class Backend:
 @pytest.fixture
 async def backend(database_url: str, tmp_path: Path) -> AsyncIterator[Backend]:
     url = async_database_url(database_url)
-    await asyncio.to_thread(upgrade, url)
     db = Database(url)
     storage = FilesystemDriver(tmp_path / "blobs")
     yield Backend(Services.build(db, storage, timedelta(hours=1)), db, storage)

@@ -50,3 +50,55 @@ async def test_a_transaction_left_open_is_still_rolled_back(hot: PostgresHotRead
         await connection.execute("BEGIN")
     async with _pool(hot).acquire() as connection:
         assert not connection.is_in_transaction()
+
+
+DIGEST = "sha256:" + "1" * 64
+INSERT_BLOB = "INSERT INTO blob (digest, size, created_at) VALUES ($1, 1, now())"
+
+
+async def test_identical_reads_waiting_for_a_connection_share_one_statement(
+    hot: PostgresHotReads,
+) -> None:
+    sent: list[str] = []
+    async with _pool(hot).acquire() as only:
+        await only.execute(INSERT_BLOB, DIGEST)
+        only.add_query_logger(lambda record: sent.append(record.query))
+        same = [asyncio.create_task(hot.blob_or_job(DIGEST, "scan")) for _ in range(8)]
+        other = asyncio.create_task(hot.blob_or_job("sha256:" + "2" * 64, "scan"))
+        await asyncio.sleep(0.05)
+        assert sent == []  # all wait for the one connection
+    assert await asyncio.gather(*same) == [True] * 8
+    assert await other is False
+    assert len(sent) == 2, sent
+    assert await hot.blob_or_job(DIGEST, "scan")  # a read asked later sends its own
+    assert len(sent) == 3, sent
+
+
+async def test_a_shared_read_sees_what_was_committed_before_any_of_its_callers_asked(
+    hot: PostgresHotReads,
+) -> None:
+    async with _pool(hot).acquire():
+        first = asyncio.create_task(hot.blob_or_job(DIGEST, "scan"))
+        await asyncio.sleep(0.05)
+        writer = await asyncpg.connect(hot._dsn)
+        try:
+            await writer.execute(INSERT_BLOB, DIGEST)
+        finally:
+            await writer.close()
+        second = asyncio.create_task(hot.blob_or_job(DIGEST, "scan"))
+        await asyncio.sleep(0.05)
+    assert await first is True  # asked before the commit, answered after it
+    assert await second is True
+
+
+async def test_a_cancelled_caller_leaves_the_shared_read_to_the_others(
+    hot: PostgresHotReads,
+) -> None:
+    async with _pool(hot).acquire():
+        leaving = asyncio.create_task(hot.repository_exists("library/alpine"))
+        staying = asyncio.create_task(hot.repository_exists("library/alpine"))
+        await asyncio.sleep(0.05)
+        leaving.cancel()
+        await asyncio.sleep(0.05)
+    assert await staying is False
+    assert leaving.cancelled()

@@ -4,7 +4,6 @@ trip the tables."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -18,7 +17,6 @@ from support.registry import cargohold_command, server_environment
 from cargohold.app import feed_sources
 from cargohold.config import async_database_url, load_settings
 from cargohold.content.advisories import REMATCH_JOB, AdvisoryStore
-from cargohold.db.migrate import upgrade
 from cargohold.db.session import Database
 from cargohold.scanner.image_matching import LookupKey
 from cargohold.scanner.updaters import FeedSources, http_client, update_feeds
@@ -44,7 +42,6 @@ def feeds(tmp_path: Path) -> Iterator[Feeds]:
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[AdvisoryStore]:
     url = async_database_url(database_url)
-    await asyncio.to_thread(upgrade, url)
     db = Database(url)
     yield AdvisoryStore(db)
     await db.dispose()

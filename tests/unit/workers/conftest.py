@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
 from cargohold.config import async_database_url
-from cargohold.db.migrate import upgrade
 from cargohold.db.session import Database
 
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
     url = async_database_url(database_url)
-    await asyncio.to_thread(upgrade, url)
     database = Database(url)
     yield database
     await database.dispose()
