@@ -20,7 +20,6 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Mount
 
-from cargohold.api.app import create_api
 from cargohold.auth.audit import ROTATE_JOB, AuditLog
 from cargohold.auth.ldap import LdapProvider
 from cargohold.auth.oidc import OidcProvider
@@ -87,6 +86,8 @@ def create_app(settings: Settings, *, server_pid: int | None = None) -> Starlett
             await auth.audit.stop()
             await storage.close()
             await db.dispose()
+
+    from cargohold.api.app import create_api  # 2 s of FastAPI models: not for the CLI's commands
 
     api = create_api()
     app = Starlette(
