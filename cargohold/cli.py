@@ -154,6 +154,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     os.environ.pop("CARGOHOLD_CONFIG", None)
     if args.config:
         os.environ["CARGOHOLD_CONFIG"] = str(args.config.resolve())
+    cargohold.app.freeze_startup_objects()  # before the fork: shared with every worker
     background = None
     if settings.background_workers:
         background = WorkerProcess(partial(_background_workers, settings, os.getpid()))
