@@ -7,20 +7,21 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from support.databases import MigratedDatabases
 from support.postgres import PostgresServer
 
 from cargohold.config import async_database_url
 from cargohold.db.hot import PostgresHotReads, open_hot_reads
-from cargohold.db.migrate import upgrade
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-async def hot(pg_server: PostgresServer) -> AsyncIterator[PostgresHotReads]:
+async def hot(
+    pg_server: PostgresServer, migrated_databases: MigratedDatabases
+) -> AsyncIterator[PostgresHotReads]:
     """Hot reads on a migrated database, through a pool of one connection."""
-    url = async_database_url(pg_server.create_database())
-    await asyncio.to_thread(upgrade, url)
+    url = async_database_url(await asyncio.to_thread(migrated_databases.postgres, pg_server))
     reads = open_hot_reads(url, pool_size=1)
     assert isinstance(reads, PostgresHotReads)
     try:
