@@ -78,13 +78,14 @@ leases each job to one worker at a time, and every job is safe to run twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -475,7 +476,9 @@ class GarbageCollector:
 
     async def settle(self) -> GcStats:
         """Run every collection step until nothing is left to do now (tests, benchmarks):
-        a sweep, the repository jobs, and the due byte deletions."""
+        a sweep, the repository jobs, and the due byte deletions. A collection job that
+        another worker (the application's background workers) holds is waited for, so
+        that what it deletes is gone when this returns."""
         for _ in range(MAX_ROUNDS):
             await self.queue_repositories()
             repositories = await _due_keys(self.db, REPOSITORY_JOB)
@@ -489,7 +492,8 @@ class GarbageCollector:
             for digest in digests:
                 await self.delete_bytes(digest)
                 await _drop_job(self.db, BYTES_JOB, digest)
-            if not repositories and not blobs and not digests:
+            idle = not repositories and not blobs and not digests
+            if idle and not await _wait_for_held_jobs(self.db):
                 break
         return self.stats
 
@@ -507,6 +511,24 @@ async def _due_keys(db: Database, kind: str) -> list[str]:
                 )
             ).scalars()
         )
+
+
+async def _wait_for_held_jobs(db: Database) -> bool:
+    """Wait until no worker holds an unexpired lease on a collection job; whether any did.
+    A lease ends when its job does, or when it expires."""
+    held = False
+    while await _held_jobs(db):
+        held = True
+        await asyncio.sleep(0.05)
+    return held
+
+
+async def _held_jobs(db: Database) -> int:
+    async with db.read() as session:
+        held = select(func.count()).where(
+            WorkItem.kind.in_((REPOSITORY_JOB, BYTES_JOB)), WorkItem.lease_until > utcnow()
+        )
+        return int((await session.execute(held)).scalar_one())
 
 
 async def _drop_job(db: Database, kind: str, key: str) -> None:

@@ -20,6 +20,7 @@ from cargohold.content.gc import BYTES_JOB
 from cargohold.db.auth_models import AuditEvent
 from cargohold.db.models import Blob, BlobUpload, Manifest, utcnow
 from cargohold.db.scanner_models import WorkItem
+from cargohold.workers import queue
 
 from .gc_support import (
     age_everything,
@@ -339,6 +340,25 @@ async def test_a_deleted_repository_is_reclaimed_in_the_background(
     assert kept_usage == actual
     assert await stored_uploads(registry_app) == []
     await assert_fsck_clean(registry_app)
+
+
+async def test_settle_waits_for_a_collection_job_another_worker_holds(
+    registry_app: Starlette,
+) -> None:
+    """What a background worker is deleting is gone once ``settle`` returns."""
+    db = database(registry_app)
+    async with db.write() as session:
+        await queue.enqueue(session, BYTES_JOB, sha256(b"held by a worker"))
+    [held] = await queue.claim(db, [BYTES_JOB], timedelta(minutes=5))
+
+    async def finish_later() -> None:
+        await asyncio.sleep(0.3)
+        await queue.complete(db, held)
+
+    finishing = asyncio.create_task(finish_later())
+    await collector(registry_app).settle()
+    assert finishing.done()
+    await finishing
 
 
 async def test_two_collectors_at_once_collect_once(
