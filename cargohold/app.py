@@ -40,6 +40,7 @@ from cargohold.process_exit import on_parent_exit
 from cargohold.scanner.updaters import FeedSources, http_client, update_feeds
 from cargohold.storage.driver import StorageDriver
 from cargohold.storage.filesystem import FilesystemDriver
+from cargohold.worker_signals import stop_at_once_while_starting
 from cargohold.workers.runner import Handler, RunnerSettings, StartupHook, WorkerRunner
 from cargohold.workers.tag_lifecycle import TagLifecycleJobs
 
@@ -229,6 +230,7 @@ def _audit_rotation_job(settings: Settings, audit: AuditLog) -> Handler:
 def create_app_from_environment() -> Starlette:
     """Factory for the ASGI server's worker processes: settings from ``CARGOHOLD_*``, and
     from ``SERVER_PID_VARIABLE`` the server process to stop with."""
+    stop_at_once_while_starting()
     settings = load_settings()
     configure_logging(settings.log_level)
     server_pid = os.environ.get(SERVER_PID_VARIABLE)
@@ -266,8 +268,6 @@ def _stop_orphaned_worker(server_pid: int) -> None:
     )
     # Nobody enforces the master's workers_kill_timeout on an orphan. SIGALRM's default
     # action ends the process: the kernel keeps this deadline even if the loop is stuck.
-    # Set first: a worker already stopping (a terminal's Ctrl-C reached it) may block in
-    # the SIGTERM below, since granian's stop signal holds one pending stop request.
     signal.alarm(ORPHANED_WORKER_STOP_SECONDS)
     # How granian asks a worker to stop (the master's Process.terminate()): the handler on
     # this loop (granian._signals.set_loop_signals) stops accepting, lets connections

@@ -24,6 +24,7 @@ from cargohold.errors import ConfigError
 from cargohold.logs import configure_logging
 from cargohold.process_exit import on_parent_exit
 from cargohold.worker_process import WorkerProcess
+from cargohold.worker_signals import pass_on_first_stop_signal_only
 
 if TYPE_CHECKING:
     from cargohold.auth.accounts import AccountService
@@ -154,6 +155,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     os.environ.pop("CARGOHOLD_CONFIG", None)
     if args.config:
         os.environ["CARGOHOLD_CONFIG"] = str(args.config.resolve())
+    pass_on_first_stop_signal_only()
     cargohold.app.freeze_startup_objects()  # before the fork: shared with every worker
     background = None
     if settings.background_workers:

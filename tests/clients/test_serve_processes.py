@@ -110,6 +110,19 @@ def test_its_processes_stop_and_free_the_port_when_the_server_is_killed(
     server.kill()
 
 
+def test_a_server_stopped_as_soon_as_it_answers_stops_cleanly_and_soon(
+    registry_factory: RegistryFactory,
+) -> None:
+    """SIGTERM to the whole process group (systemd, a terminal's Ctrl-C) as soon as the
+    first worker answers, while the other may still be starting: a starting worker used to
+    swallow the signal, or hang on the server's own SIGTERM that followed, and hold the
+    stop until granian killed it 30 s later (``cargohold.worker_signals``)."""
+    server = registry_factory(workers=2)
+    server.stop()
+    assert not server.last_stop_escalated, server.logs()[-3000:]
+    assert server.last_exit_code == 0, server.logs()[-3000:]
+
+
 def test_a_new_registry_has_one_signing_key_whatever_its_workers(
     registry_factory: RegistryFactory,
 ) -> None:
