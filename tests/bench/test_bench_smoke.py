@@ -138,6 +138,11 @@ def test_quick_run_writes_well_formed_results(tmp_path: Path) -> None:
             "--quick",
             "--repetitions",
             "1",
+            # The listings' seeding takes most of a --quick run; the harness is the same.
+            "--tags",
+            "100",
+            "--repos",
+            "20",
             "--output",
             str(tmp_path),
         ],
