@@ -33,8 +33,6 @@ def pass_on_first_stop_signal_only() -> None:
     import granian._signals
 
     install: Callable[[asyncio.AbstractEventLoop], Any] = granian._signals.set_loop_signals
-    if getattr(install, "passes_on_first_only", False):
-        return
 
     def set_loop_signals(loop: asyncio.AbstractEventLoop) -> Any:
         event = install(loop)
@@ -43,7 +41,6 @@ def pass_on_first_stop_signal_only() -> None:
             loop.add_signal_handler(signum, first)
         return event
 
-    set_loop_signals.passes_on_first_only = True  # type: ignore[attr-defined]
     granian._signals.set_loop_signals = set_loop_signals
 
 

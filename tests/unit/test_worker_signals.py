@@ -22,7 +22,7 @@ TWO_SIGTERMS = """
         loop.run_until_complete(asyncio.sleep(0.1))
     print("both signals handled")
 """
-SHIM = "from cargohold.worker_signals import pass_on_first_stop_signal_only as p; p(); p()"
+SHIM = "import cargohold.worker_signals; cargohold.worker_signals.pass_on_first_stop_signal_only()"
 
 
 def run_two_sigterms(setup: str) -> subprocess.CompletedProcess[str] | None:
