@@ -2,9 +2,11 @@
 indexes and referrers, re-tag, move tags back, delete tags and manifests, mount and pull,
 for ``CARGOHOLD_STRESS_SECONDS`` (default 10) per database, while the background workers
 collect continuously with a window of zero. Every pull of a live tag during the run must
-succeed byte for byte; at the end, once collection settles, storage holds exactly the
-blobs of the manifests that something keeps, the database exactly those manifests,
-usage matches a recount, and ``fsck`` is clean.
+succeed byte for byte, and every push must succeed unless the client took longer than the
+upload protection (it is then refused as the blob or child it names unknown, as a real
+client that slow would be: see ``Client.push_manifest``). At the end, once collection
+settles, storage holds exactly the blobs of the manifests that something keeps, the
+database exactly those manifests, usage matches a recount, and ``fsck`` is clean.
 
 Each client owns its tags, so its own model of them is the truth; the content (shared
 layers) is shared by all clients and both repositories.
@@ -40,7 +42,9 @@ from .gc_support import (
     usage,
 )
 from .helpers import (
+    EMPTY_JSON,
     OCI_CONFIG,
+    OCI_EMPTY,
     OCI_INDEX,
     OCI_LAYER_GZIP,
     OCI_MANIFEST,
@@ -49,7 +53,6 @@ from .helpers import (
     functional_settings,
     image_manifest,
     index_manifest,
-    push_artifact,
     push_blob,
     put_manifest,
     random_bytes,
@@ -66,6 +69,8 @@ OCCASIONAL = [random_bytes(random.randint(512, 4096)) for _ in range(24)]
 """Layers few images share: they fall out of use and are pushed again, often while their
 bytes wait for deletion."""
 ACCEPT = f"{OCI_MANIFEST}, {OCI_INDEX}"
+LATE_ERRORS = ("MANIFEST_BLOB_UNKNOWN", "MANIFEST_UNKNOWN")
+"""How a push is refused when what it names lost its protection before the manifest came."""
 
 
 @pytest.fixture
@@ -98,6 +103,8 @@ class Client:
     tags: dict[tuple[str, str], Pushed] = field(default_factory=dict)
     referrers: list[tuple[str, PushedImage]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    late: int = 0
+    """Pushes refused because the client took longer than the protection (allowed)."""
     counter: int = 0
     operations: dict[str, int] = field(default_factory=dict)
 
@@ -111,7 +118,34 @@ class Client:
         self.failures.append(f"{what}: {response.status_code} {response.text[:300]}")
         return False
 
-    async def push_image(self, repository: str, reference: str | None) -> PushedImage | None:
+    async def push_manifest(
+        self,
+        repository: str,
+        reference: str,
+        manifest: bytes,
+        media_type: str,
+        started: float,
+    ) -> bool:
+        """PUT a manifest whose blobs (or child) the client began to push at ``started``
+        (monotonic); whether it was stored. The registry guarantees what was pushed for
+        ``PROTECTION_SECONDS`` only: a refusal within that time is a failure, a refusal
+        after it (the machine was slow) is counted in ``late``."""
+        response = await put_manifest(self.http, repository, reference, manifest, media_type)
+        elapsed = time.monotonic() - started
+        refused_late = (
+            response.status_code == 400
+            and elapsed >= PROTECTION_SECONDS
+            and response.json()["errors"][0]["code"] in LATE_ERRORS
+        )
+        if refused_late:
+            self.late += 1
+            return False
+        return self.expect(response, (201,), f"push {repository}:{reference} ({elapsed:.2f} s)")
+
+    async def push_image(
+        self, repository: str, reference: str | None, started: float | None = None
+    ) -> PushedImage | None:
+        started = time.monotonic() if started is None else started
         config = json.dumps({"os": "linux", "nonce": random_bytes(8).hex()}).encode()
         layers = [
             *random.sample(SHARED, 2),
@@ -123,10 +157,8 @@ class Client:
         manifest = image_manifest(
             descriptor(OCI_CONFIG, config), [descriptor(OCI_LAYER_GZIP, b) for b in layers]
         )
-        response = await put_manifest(
-            self.http, repository, reference or sha256(manifest), manifest
-        )
-        if not self.expect(response, (201,), f"push {repository}:{reference}"):
+        reference = reference or sha256(manifest)
+        if not await self.push_manifest(repository, reference, manifest, OCI_MANIFEST, started):
             return None
         return PushedImage(repository, manifest, OCI_MANIFEST, config, layers)
 
@@ -139,13 +171,13 @@ class Client:
 
     async def op_push_index(self) -> None:
         repository = random.choice(REPOSITORIES)
-        child = await self.push_image(repository, None)  # by digest, before its index
+        started = time.monotonic()
+        child = await self.push_image(repository, None, started)  # by digest, before its index
         if child is None:
             return
         body = index_manifest([child.descriptor()])
         tag = self.tag_name()
-        response = await put_manifest(self.http, repository, tag, body, OCI_INDEX)
-        if self.expect(response, (201,), f"push index {repository}:{tag}"):
+        if await self.push_manifest(repository, tag, body, OCI_INDEX, started):
             index = PushedImage(repository, body, OCI_INDEX, b"", [])
             self.tags[(repository, tag)] = Pushed(repository, index, child)
 
@@ -182,10 +214,20 @@ class Client:
         if not plain:
             return
         subject = random.choice(plain)
-        artifact = await push_artifact(
-            self.http, subject.repository, subject.image, "application/vnd.test.sig"
+        started = time.monotonic()
+        payload = random_bytes(64)
+        for blob in (EMPTY_JSON, payload):
+            await push_blob(self.http, subject.repository, blob)
+        manifest = image_manifest(
+            descriptor(OCI_EMPTY, EMPTY_JSON),
+            [descriptor("application/octet-stream", payload)],
+            artifactType="application/vnd.test.sig",
+            subject=subject.image.descriptor(),
         )
-        self.referrers.append((subject.image.digest, artifact))
+        repository, digest = subject.repository, sha256(manifest)
+        if await self.push_manifest(repository, digest, manifest, OCI_MANIFEST, started):
+            artifact = PushedImage(repository, manifest, OCI_MANIFEST, EMPTY_JSON, [payload])
+            self.referrers.append((subject.image.digest, artifact))
 
     async def op_mount(self) -> None:
         source, target = random.sample(REPOSITORIES, 2)
@@ -314,4 +356,8 @@ async def test_collection_never_loses_what_clients_keep(
     for client in clients:
         for name, count in client.operations.items():
             total[name] = total.get(name, 0) + count
-    print(f"operations: {total}; kept manifests: {len(kept)}; collected: {gc.stats}")
+    late = sum(client.late for client in clients)
+    print(
+        f"operations: {total}; pushes refused as late: {late}; kept manifests: {len(kept)}; "
+        f"collected: {gc.stats}"
+    )
