@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from cargohold.auth.access import AccessService
 from cargohold.auth.accounts import AccountService, PasswordProvider
@@ -15,33 +14,31 @@ from cargohold.auth.repositories import RepositoryService
 from cargohold.auth.tokens import KeyRing
 from cargohold.auth.web_login import OidcLogin
 from cargohold.db.session import Database
+from cargohold.expiring_cache import ExpiringCache
 
 REVOCATION_CHECK_SECONDS = 5.0
 
 
-@dataclass(slots=True)
 class CredentialCheck:
     """Whether the account and credential behind a token are still valid, asked of the
     database at most every ``REVOCATION_CHECK_SECONDS`` per credential and process: a
     revoked token, a deleted robot or a disabled user stops working within that time,
     though the tokens issued before live up to ``token_lifetime_seconds``."""
 
-    accounts: AccountService
-    _seen: dict[tuple[int, int | None], tuple[bool, float]] = field(default_factory=dict)
+    def __init__(self, accounts: AccountService) -> None:
+        self.accounts = accounts
+        self.answers: ExpiringCache[tuple[int, int | None], bool] = ExpiringCache(
+            REVOCATION_CHECK_SECONDS
+        )
 
     async def valid(self, principal: Principal) -> bool:
-        if principal.account_id is None:
+        account_id, credential_id = principal.account_id, principal.credential_id
+        if account_id is None:
             return True
-        key = (principal.account_id, principal.credential_id)
-        now = time.monotonic()
-        cached = self._seen.get(key)
-        if cached is not None and now - cached[1] < REVOCATION_CHECK_SECONDS:
-            return cached[0]
-        valid = await self.accounts.credential_valid(*key)
-        if len(self._seen) > 100_000:
-            self._seen.clear()
-        self._seen[key] = (valid, now)
-        return valid
+        return await self.answers.get(
+            (account_id, credential_id),
+            lambda: self.accounts.credential_valid(account_id, credential_id),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ changed policy holds everywhere within that time.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -24,6 +23,7 @@ from cargohold.db.models import Namespace, utcnow
 from cargohold.db.scanner_models import PullPolicy as PullPolicyRow
 from cargohold.db.session import Database
 from cargohold.errors import Denied, NotFound
+from cargohold.expiring_cache import ExpiringCache
 from cargohold.scanner.severity import Severity
 from cargohold.spec.digest import Digest
 from cargohold.spec.reference import namespace_of
@@ -44,13 +44,14 @@ class PullPolicies:
     def __init__(self, db: Database, reports: ScanReports) -> None:
         self._db = db
         self._reports = reports
-        self._cache: dict[str, tuple[PullPolicy | None, float]] = {}
+        self._cache: ExpiringCache[str, PullPolicy | None] = ExpiringCache(CACHE_SECONDS)
 
     async def get(self, namespace: str) -> PullPolicy | None:
-        """The namespace's policy, or None (also for a namespace that does not exist)."""
-        cached = self._cache.get(namespace)
-        if cached is not None and time.monotonic() - cached[1] < CACHE_SECONDS:
-            return cached[0]
+        """The namespace's policy, or None (also for a namespace that does not exist), as
+        it was at most ``CACHE_SECONDS`` ago."""
+        return await self._cache.get(namespace, lambda: self._read(namespace))
+
+    async def _read(self, namespace: str) -> PullPolicy | None:
         async with self._db.read() as session:
             row = (
                 await session.execute(
@@ -59,9 +60,7 @@ class PullPolicies:
                     .where(Namespace.name == namespace)
                 )
             ).scalar_one_or_none()
-        policy = _policy(row) if row is not None else None
-        self._cache[namespace] = (policy, time.monotonic())
-        return policy
+        return _policy(row) if row is not None else None
 
     async def set(self, namespace: str, policy: PullPolicy | None) -> None:
         """Set (or, with None, remove) the policy of an existing namespace."""
@@ -89,7 +88,7 @@ class PullPolicies:
                     ["namespace_id"],
                     values,
                 )
-        self._cache.pop(namespace, None)
+        self._cache.forget(namespace)
 
     async def check(self, repository: str, digest: str) -> None:
         """Raise ``Denied`` when the policy of ``repository``'s namespace refuses the pull

@@ -313,7 +313,7 @@ async def test_anonymous_challenge_names_realm_service_and_scope(world: World) -
 async def test_revoking_a_token_stops_tokens_issued_from_it(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("cargohold.auth.services.REVOCATION_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(world.auth.credentials.answers, "seconds", 0.0)
     account = await world.auth.accounts.find("dev")
     assert account is not None
     token = await world.auth.accounts.create_token(account.id, TokenKind.CLI, "short-lived")
