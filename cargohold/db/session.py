@@ -10,15 +10,19 @@ database is retried after a sleep). SQLite runs in WAL mode so that readers neve
 for the writer.
 
 ``Database.hot`` answers the few reads every pull makes without the ORM (``hot.py``).
+
+On PostgreSQL a pooled connection is pinged before use only when it sat idle for
+``PING_AFTER_IDLE_SECONDS`` (``ping_when_idle``); a dead one is then replaced unseen.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -30,6 +34,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from cargohold.db.hot import HotReads, open_hot_reads
 from cargohold.db.sqlite_driver import WalCheckpoints, async_connector
+
+PING_AFTER_IDLE_SECONDS = 10.0
 
 
 class Database:
@@ -45,8 +51,9 @@ class Database:
             self._checkpoints = WalCheckpoints(_sqlite_path(url))
         else:
             self.reader = self.writer = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                url, pool_size=pool_size, max_overflow=pool_size
             )
+            ping_when_idle(self.writer, PING_AFTER_IDLE_SECONDS)
         self.hot: HotReads = open_hot_reads(url, pool_size)
         self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False)
@@ -72,6 +79,31 @@ class Database:
         await self.reader.dispose()
         if self.writer is not self.reader:
             await self.writer.dispose()
+
+
+def ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Ping a pooled connection when it is checked out after ``idle_seconds`` unused; if
+    the ping fails, the pool replaces the connection (a restarted server, a connection a
+    firewall or proxy dropped) before the caller sees it.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout, which on asyncpg is three
+    round trips (BEGIN, the ping, ROLLBACK): three of the ten of the transaction that
+    completes an upload (bench/, issue 5). A connection used seconds ago is alive unless it
+    broke in those seconds, and then its statement fails as it could right after a ping."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _note_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < idle_seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as error:
+            raise exc.DisconnectionError(f"connection lost while idle: {error}") from error
 
 
 def _sqlite_path(url: str) -> str:
