@@ -42,12 +42,14 @@ from cargohold.db.auth_models import SigningKey
 from cargohold.db.models import utcnow
 from cargohold.db.session import Database
 from cargohold.errors import Unauthorized
+from cargohold.expiring_cache import ExpiringCache
 
 log = logging.getLogger(__name__)
 
 ALGORITHM = "ES256"
 ISSUER = "cargohold"
 KEY_REFRESH_SECONDS = 60.0
+UNKNOWN_KEY_REREAD_SECONDS = 1.0
 VERIFIED_CACHE_LIMIT = 10_000
 
 
@@ -137,7 +139,11 @@ class KeyRing:
         self.lifetime = lifetime
         self._keys: dict[str, _Key] = {}
         self._signing: _Key | None = None
-        self._loaded_at = 0.0
+        # One read at a time, however many requests need it (``ExpiringCache``): the
+        # periodic refresh, and the re-read for a token signed by a key not seen yet (a
+        # rotation on another node), at most once a second, whatever kids clients send.
+        self._refreshes: ExpiringCache[str, None] = ExpiringCache(KEY_REFRESH_SECONDS)
+        self._rereads: ExpiringCache[str, None] = ExpiringCache(UNKNOWN_KEY_REREAD_SECONDS)
         self._verified: dict[str, TokenClaims] = {}
 
     async def load(self) -> None:
@@ -196,7 +202,6 @@ class KeyRing:
         self._keys = keys
         signers = [k for k in keys.values() if k.private is not None and not k.retired]
         self._signing = signers[-1] if signers else None
-        self._loaded_at = time.monotonic()
 
     def _decode(self, row: SigningKey) -> _Key:
         public = serialization.load_pem_public_key(row.public_pem.encode())
@@ -213,10 +218,13 @@ class KeyRing:
         return _Key(row.kid, public, private, row.retired_at is not None)
 
     async def refresh_if_stale(self) -> None:
-        if time.monotonic() - self._loaded_at > KEY_REFRESH_SECONDS:
-            await self._read()
-            if self._signing is None:
-                await self.load()
+        """Read the keys again when the last refresh is ``KEY_REFRESH_SECONDS`` old."""
+        await self._refreshes.get("keys", self._refresh)
+
+    async def _refresh(self) -> None:
+        await self._read()
+        if self._signing is None:
+            await self.load()
 
     async def issue(self, principal: Principal, grants: list[Grant]) -> IssuedToken:
         """A token for ``principal`` carrying ``grants``."""
@@ -253,7 +261,7 @@ class KeyRing:
             raise Unauthorized("the bearer token is not a valid JWT") from None
         key = self._keys.get(kid) if isinstance(kid, str) else None
         if key is None:
-            await self._read()
+            await self._rereads.get("keys", self._read)
             key = self._keys.get(kid) if isinstance(kid, str) else None
         if key is None:
             raise Unauthorized("the bearer token was signed by an unknown key")

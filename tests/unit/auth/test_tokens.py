@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -141,3 +142,51 @@ async def test_node_with_another_secret_verifies_but_signs_with_its_own_key(
     own = (await other.issue(ALICE, GRANTS)).token
     assert jwt.get_unverified_header(own)["kid"] != jwt.get_unverified_header(token)["kid"]
     await auth.keys.verify(own)  # the first node finds the new key in the database
+
+
+def count_reads(keys: KeyRing, monkeypatch: pytest.MonkeyPatch) -> list[None]:
+    """One entry per read of the keys from the database from now on."""
+    reads: list[None] = []
+    read = keys._read
+
+    async def counted() -> None:
+        reads.append(None)
+        await read()
+
+    monkeypatch.setattr(keys, "_read", counted)
+    return reads
+
+
+async def test_tokens_of_unknown_keys_cost_one_read_a_second(
+    auth: AuthServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payload = _payload((await auth.keys.issue(ALICE, GRANTS)).token)
+    foreign = ec.generate_private_key(ec.SECP256R1())
+    forged = [
+        jwt.encode(payload, foreign, algorithm="ES256", headers={"kid": f"made-up-{n}"})
+        for n in range(20)
+    ]
+    reads = count_reads(auth.keys, monkeypatch)
+
+    results = await asyncio.gather(
+        *(auth.keys.verify(token) for token in forged), return_exceptions=True
+    )
+    await asyncio.gather(*(auth.keys.verify(token) for token in forged), return_exceptions=True)
+
+    assert all(
+        isinstance(result, Unauthorized) and "unknown key" in str(result) for result in results
+    )
+    assert len(reads) == 1
+
+
+async def test_concurrent_issues_at_a_refresh_read_the_keys_once(
+    auth: AuthServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await auth.keys.issue(ALICE, GRANTS)
+    reads = count_reads(auth.keys, monkeypatch)
+    monkeypatch.setattr(auth.keys._refreshes, "seconds", 0.0)  # every issue finds it stale
+
+    issued = await asyncio.gather(*(auth.keys.issue(ALICE, GRANTS) for _ in range(20)))
+
+    assert len({token.token for token in issued}) == 20
+    assert len(reads) == 1
