@@ -23,6 +23,7 @@ import datetime
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -100,6 +101,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    """A ``kill`` of the benchmark stops the servers it started, as Ctrl-C does."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
@@ -116,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - began:6.1f}s] {message}", flush=True)
 
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so that ``fleet.stop()`` runs
     fleet = Fleet(with_postgres=not args.no_postgres, keep=args.keep)
     ctx = workloads.Context.create(args.quick, args.repetitions, fleet.root, log)
     ctx.skopeo_isolated = workloads.skopeo_isolation_works()
