@@ -108,7 +108,9 @@ class UploadService:
     async def start(self, repository: str) -> UploadState:
         """Open a new, empty upload in ``repository`` (created if missing)."""
         upload_id = uuid.uuid4().hex
-        async with self.db.write() as session:
+        # Not durable (``Database.write``): an upload lost with the database server's crash
+        # is unknown to the client's next request, which starts a new one.
+        async with self.db.write(durable=False) as session:
             repository_id = await ensure_repository(session, repository)
             await session.execute(
                 insert(BlobUpload).values(id=upload_id, repository_id=repository_id, size=0)
@@ -203,9 +205,10 @@ class UploadService:
                 {"expected": str(digest), "actual": str(actual)},
             )
         # Before the bytes are published: garbage collection must not delete them between
-        # now and this upload's row (see ``content.gc``).
+        # now and this upload's row (see ``content.gc``). Not durable: it matters only once
+        # the row below is committed, durably, which makes it durable too.
         if await may_be_collected(self.db, str(digest)):
-            async with self.db.write() as session:
+            async with self.db.write(durable=False) as session:
                 await cancel_byte_deletion(session, str(digest))
         try:
             await self.storage.commit(upload_key(upload_id), blob_key(digest.algorithm, digest.hex))
@@ -242,7 +245,10 @@ class UploadService:
     async def _record_size(
         self, upload_id: str, old_size: int, new_size: int, sha256: str | None
     ) -> None:
-        async with self.db.write() as session:
+        # Not durable: a size lost with the database server's crash is behind the bytes
+        # stored, so the client's next PATCH is refused (416) and the digest of its PUT
+        # does not match; it uploads again.
+        async with self.db.write(durable=False) as session:
             parameters = {
                 "upload_id": upload_id,
                 "old_size": old_size,
