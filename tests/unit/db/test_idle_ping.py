@@ -5,6 +5,8 @@ server dropped while it was idle is replaced before a transaction sees it."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
@@ -25,9 +27,16 @@ async def url(pg_server: PostgresServer, migrated_databases: MigratedDatabases) 
     return await asyncio.to_thread(migrated_databases.postgres, pg_server)
 
 
-async def open_database(url: str, monkeypatch: pytest.MonkeyPatch, idle: float) -> Database:
+@asynccontextmanager
+async def pooled(url: str, monkeypatch: pytest.MonkeyPatch, idle: float) -> AsyncIterator[Database]:
+    """A database whose pool holds one connection, used once; pinged after ``idle`` s."""
     monkeypatch.setattr(session_module, "PING_AFTER_IDLE_SECONDS", idle)
-    return Database(async_database_url(url), pool_size=1)
+    db = Database(async_database_url(url), pool_size=1)
+    try:
+        await select_one(db)
+        yield db
+    finally:
+        await db.dispose()
 
 
 async def drop_other_connections(url: str) -> None:
@@ -48,9 +57,7 @@ async def select_one(db: Database) -> int:
 
 
 async def test_a_connection_in_use_is_not_pinged(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    db = await open_database(url, monkeypatch, idle=10.0)
-    try:
-        await select_one(db)
+    async with pooled(url, monkeypatch, idle=10.0) as db:
         pings: list[object] = []
         monkeypatch.setattr(
             "sqlalchemy.dialects.postgresql.asyncpg.AsyncAdapt_asyncpg_connection.ping",
@@ -59,31 +66,21 @@ async def test_a_connection_in_use_is_not_pinged(url: str, monkeypatch: pytest.M
         for _ in range(3):
             assert await select_one(db) == 1
         assert pings == []
-    finally:
-        await db.dispose()
 
 
 async def test_a_connection_dropped_while_idle_is_replaced_unseen(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = await open_database(url, monkeypatch, idle=0.0)
-    try:
-        await select_one(db)
+    async with pooled(url, monkeypatch, idle=0.0) as db:
         await drop_other_connections(url)
         assert await select_one(db) == 1
-    finally:
-        await db.dispose()
 
 
 async def test_without_the_ping_a_dropped_connection_fails_its_transaction(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The scenario above is real: unpinged, the dropped connection reaches the caller."""
-    db = await open_database(url, monkeypatch, idle=3600.0)
-    try:
-        await select_one(db)
+    async with pooled(url, monkeypatch, idle=3600.0) as db:
         await drop_other_connections(url)
         with pytest.raises(DBAPIError):
             await select_one(db)
-    finally:
-        await db.dispose()
