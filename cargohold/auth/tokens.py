@@ -219,12 +219,7 @@ class KeyRing:
 
     async def refresh_if_stale(self) -> None:
         """Read the keys again when the last refresh is ``KEY_REFRESH_SECONDS`` old."""
-        await self._refreshes.get("keys", self._refresh)
-
-    async def _refresh(self) -> None:
-        await self._read()
-        if self._signing is None:
-            await self.load()
+        await self._refreshes.get("keys", self.load)
 
     async def issue(self, principal: Principal, grants: list[Grant]) -> IssuedToken:
         """A token for ``principal`` carrying ``grants``."""
