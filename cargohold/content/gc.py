@@ -56,7 +56,7 @@ its result:
 - Bytes are deleted last, ``grace`` after their row, in a transaction that holds the
   ``gc-bytes`` job's row lock and first re-checks that no blob row for the digest exists.
   An upload completing the same digest (``UploadService.complete``) first runs
-  ``cancel_byte_deletion`` in its own transaction (when ``may_be_collected``: a digest
+  ``cancel_byte_deletion`` (when ``may_be_collected``: a digest
   with neither a row nor a job cannot lose its bytes within ``grace``): it deletes that
   job row (waiting for a deletion in progress to finish, after which its bytes are
   written anew) and touches the blob row so that step 4 leaves it alone for ``grace``,
@@ -170,15 +170,11 @@ async def may_be_collected(db: Database, digest: str) -> bool:
     return await db.hot.blob_or_job(digest, BYTES_JOB)
 
 
-async def cancel_byte_deletion(session: AsyncSession, digest: str) -> None:
-    """Called by an upload of ``digest`` in its own transaction before it publishes the
-    bytes: cancel a pending deletion of those bytes and keep the blob row (if any) from
-    collection for ``grace`` (see the module docstring)."""
-    # The blob row first, then the job row: the order collection locks them in.
-    await session.execute(update(Blob).where(Blob.digest == digest).values(created_at=utcnow()))
-    await session.execute(
-        delete(WorkItem).where(WorkItem.kind == BYTES_JOB, WorkItem.key == digest)
-    )
+async def cancel_byte_deletion(db: Database, digest: str) -> None:
+    """Called by an upload of ``digest`` before it publishes the bytes: cancel a pending
+    deletion of those bytes and keep the blob row (if any) from collection for ``grace``
+    (see the module docstring)."""
+    await db.hot.cancel_byte_deletion(digest, BYTES_JOB, utcnow())
 
 
 async def record_push(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.content.blobs import BlobInfo, protect_blob, record_blob
@@ -48,12 +48,6 @@ MAX_CACHED_HASHERS = 4096
 _DELETE_ROW = delete(BlobUpload).where(
     BlobUpload.id == bindparam("upload_id"),
     BlobUpload.repository_id == bindparam("repository_id"),
-)
-_RECORD_SIZE = (
-    update(BlobUpload)
-    .where(BlobUpload.id == bindparam("upload_id"), BlobUpload.size == bindparam("old_size"))
-    .values(size=bindparam("new_size"), sha256=bindparam("new_sha256"), updated_at=bindparam("now"))
-    .execution_options(synchronize_session=False)
 )
 
 
@@ -108,13 +102,15 @@ class UploadService:
     async def start(self, repository: str) -> UploadState:
         """Open a new, empty upload in ``repository`` (created if missing)."""
         upload_id = uuid.uuid4().hex
-        # Not durable (``Database.write``): an upload lost with the database server's crash
-        # is unknown to the client's next request, which starts a new one.
-        async with self.db.write(durable=False) as session:
-            repository_id = await ensure_repository(session, repository)
-            await session.execute(
-                insert(BlobUpload).values(id=upload_id, repository_id=repository_id, size=0)
-            )
+        # Bookkeeping (``db.hot``): an upload lost with the database server's crash is
+        # unknown to the client's next request, which starts a new one.
+        repository_id = await self.db.hot.start_upload(upload_id, repository, utcnow())
+        if repository_id is None:  # the first upload to a new repository
+            async with self.db.write() as session:
+                repository_id = await ensure_repository(session, repository)
+                await session.execute(
+                    insert(BlobUpload).values(id=upload_id, repository_id=repository_id, size=0)
+                )
         writer = await self.storage.open_writer(upload_key(upload_id), 0)
         await writer.close()
         return UploadState(upload_id, repository, repository_id, 0)
@@ -205,11 +201,10 @@ class UploadService:
                 {"expected": str(digest), "actual": str(actual)},
             )
         # Before the bytes are published: garbage collection must not delete them between
-        # now and this upload's row (see ``content.gc``). Not durable: it matters only once
-        # the row below is committed, durably, which makes it durable too.
+        # now and this upload's row (see ``content.gc``). Not durable (``db.hot``): it
+        # matters only once the row below is committed, durably, which makes it durable too.
         if await may_be_collected(self.db, str(digest)):
-            async with self.db.write(durable=False) as session:
-                await cancel_byte_deletion(session, str(digest))
+            await cancel_byte_deletion(self.db, str(digest))
         try:
             await self.storage.commit(upload_key(upload_id), blob_key(digest.algorithm, digest.hex))
         except PathNotFound as exc:
@@ -245,22 +240,15 @@ class UploadService:
     async def _record_size(
         self, upload_id: str, old_size: int, new_size: int, sha256: str | None
     ) -> None:
-        # Not durable: a size lost with the database server's crash is behind the bytes
-        # stored, so the client's next PATCH is refused (416) and the digest of its PUT
-        # does not match; it uploads again.
-        async with self.db.write(durable=False) as session:
-            parameters = {
-                "upload_id": upload_id,
-                "old_size": old_size,
-                "new_size": new_size,
-                "new_sha256": sha256,
-                "now": utcnow(),
-            }
-            result = await session.execute(_RECORD_SIZE, parameters)
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                raise BlobUploadInvalid(
-                    f"upload {upload_id} was changed by another request at the same time"
-                )
+        # Bookkeeping (``db.hot``): a size lost with the database server's crash is behind
+        # the bytes stored, so the client's next PATCH is refused (416) and the digest of
+        # its PUT does not match; it uploads again.
+        if not await self.db.hot.record_upload_size(
+            upload_id, old_size, new_size, sha256, utcnow()
+        ):
+            raise BlobUploadInvalid(
+                f"upload {upload_id} was changed by another request at the same time"
+            )
 
     async def _delete_row(self, session: AsyncSession, state: UploadState) -> None:
         """Delete the upload's row; ``BlobUploadUnknown`` when another request finished or

@@ -1,23 +1,36 @@
-"""The lookups on every pull and every upload, answered in one round trip without the ORM.
+"""The lookups on every pull and every upload, and an upload's bookkeeping writes, each
+one statement in one round trip without the ORM.
 
 A manifest GET or blob HEAD through SQLAlchemy's async session cost about 2 ms of CPU
 here when measured (statement building, aiosqlite's thread hops, result objects); the
-same indexed query through the driver itself costs microseconds. These few reads are written
-in plain SQL, once per database kind, behind one small interface; everything else goes
-through SQLAlchemy.
+same indexed query through the driver itself costs microseconds. On PostgreSQL a write
+through the session is also four round trips or more (BEGIN, its statements, COMMIT); an
+upload made three such writes per blob, which with the reads was most of the time a
+skopeo push spent more on PostgreSQL than on SQLite (bench/, issue 5). These few
+statements are written in plain SQL, once per database kind, behind one small interface;
+everything else goes through SQLAlchemy.
+
+The writes here are bookkeeping whose loss only makes a client retry (see each method),
+each its own transaction. On PostgreSQL they commit without waiting for their WAL flush
+(``synchronous_commit`` off on these connections, which also carry only reads): a durable
+commit waited for a flush queued behind the blob data being written back. A crash of the
+database server, not of cargohold, may lose them but never corrupts anything, and a later
+durable commit makes them durable too (the WAL is flushed in order).
 
 SQLite: one ``sqlite3`` connection per process in autocommit mode, queried on the event
 loop thread. In WAL mode a reader never waits for a writer, and each statement sees the
-latest commit; the rare busy database (recovery of the WAL) is waited for as the
-engine's connections do (``sqlite_driver.run_while_busy``), without blocking the loop.
+latest commit; a write waits for another process's write lock, and a read for the rare
+busy database (recovery of the WAL), as the engine's connections do
+(``sqlite_driver.run_while_busy``), without blocking the loop. (Within a process a writer
+never holds the lock across an ``await``: the engine's statements run inline.)
 PostgreSQL: an asyncpg pool; asyncpg prepares and caches each statement. The pool does not
 reset a connection it gets back (asyncpg's default sends ``RESET ALL``, ``UNLISTEN *``,
-``CLOSE ALL`` and ``pg_advisory_unlock_all()``, a second round trip per read): these reads
-are single statements that change no session state, and asyncpg still rolls back a
-transaction left open. Identical reads that wait for a connection at the same moment (a
-fleet pulling one tag) share one statement: a read joins another only until that one has
-its connection, so the statement starts after every read it answers was asked, and sees
-every write committed before any of them.
+``CLOSE ALL`` and ``pg_advisory_unlock_all()``, a second round trip per read): these are
+single statements that change no session state, and asyncpg still rolls back a
+transaction left open. Identical reads (never writes) that wait for a connection at the
+same moment (a fleet pulling one tag) share one statement: a read joins another only
+until that one has its connection, so the statement starts after every read it answers
+was asked, and sees every write committed before any of them.
 """
 
 from __future__ import annotations
@@ -26,6 +39,7 @@ import abc
 import asyncio
 import sqlite3
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -66,6 +80,25 @@ JOIN repository r ON r.id = u.repository_id
 WHERE u.id = {0} AND r.name = {1}
 """
 
+# Parameters: upload id, repository name, now. No row when the repository does not exist.
+START_UPLOAD = """
+INSERT INTO blob_upload (id, repository_id, size, created_at, updated_at)
+SELECT {0}, r.id, 0, {2}, {2} FROM repository r WHERE r.name = {1}
+RETURNING repository_id
+"""
+
+# Parameters: upload id, size known to the caller, new size, new sha256, now.
+RECORD_UPLOAD_SIZE = """
+UPDATE blob_upload SET size = {2}, sha256 = {3}, updated_at = {4}
+WHERE id = {0} AND size = {1}
+RETURNING 1
+"""
+
+# The blob row first, then the job row: the order collection locks them in (each is its
+# own transaction here, so they cannot deadlock with it anyway).
+TOUCH_BLOB = "UPDATE blob SET created_at = {1} WHERE digest = {0}"
+DELETE_JOB = "DELETE FROM work_item WHERE kind = {1} AND key = {0}"
+
 BLOB_OR_JOB = """
 SELECT 1 FROM blob WHERE digest = {0}
 UNION ALL SELECT 1 FROM work_item WHERE kind = {1} AND key = {0}
@@ -98,9 +131,10 @@ class UploadRow:
     sha256: str | None
 
 
-class HotReads(abc.ABC):
-    """The reads of every pull and upload. Each returns None (or False) when nothing
-    matches."""
+class HotPath(abc.ABC):
+    """The reads of every pull and upload (each returns None, or False, when nothing
+    matches) and the bookkeeping writes of uploads (each its own transaction, not durable:
+    see the module's docstring). ``now`` is an aware UTC datetime."""
 
     @abc.abstractmethod
     async def manifest_by_tag(self, repository: str, tag: str) -> ManifestRow | None: ...
@@ -124,17 +158,34 @@ class HotReads(abc.ABC):
         """Whether a blob row for ``digest`` or a ``job_kind`` job keyed by it exists."""
 
     @abc.abstractmethod
+    async def start_upload(self, upload_id: str, repository: str, now: datetime) -> int | None:
+        """Record the new, empty upload ``upload_id`` in ``repository`` and return the
+        repository's id; None, recording nothing, when the repository does not exist."""
+
+    @abc.abstractmethod
+    async def record_upload_size(
+        self, upload_id: str, old_size: int, new_size: int, sha256: str | None, now: datetime
+    ) -> bool:
+        """Set the upload's size (and the sha256 of its bytes, when known) if it is still
+        ``old_size``; False when the upload is gone or another request changed it."""
+
+    @abc.abstractmethod
+    async def cancel_byte_deletion(self, digest: str, job_kind: str, now: datetime) -> None:
+        """Touch the blob row of ``digest`` (``created_at`` set to ``now``), if any, then
+        delete its ``job_kind`` job, if any (``content.gc``)."""
+
+    @abc.abstractmethod
     async def close(self) -> None: ...
 
 
-def open_hot_reads(url: str, pool_size: int) -> HotReads:
+def open_hot_path(url: str, pool_size: int) -> HotPath:
     """The implementation for ``url`` (an async-driver SQLAlchemy URL)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         assert parsed.database is not None
-        return SqliteHotReads(parsed.database)
+        return SqliteHotPath(parsed.database)
     dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    return PostgresHotReads(dsn, pool_size)
+    return PostgresHotPath(dsn, pool_size)
 
 
 # Now, in SQLAlchemy's storage format for SQLite ``DateTime`` columns to the millisecond
@@ -146,16 +197,21 @@ SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
 POSTGRES_NOW = "(now() AT TIME ZONE 'UTC')"
 
 
-class SqliteHotReads(HotReads):
+class SqliteHotPath(HotPath):
     def __init__(self, path: str) -> None:
         self._connection = sqlite3.connect(
             path, timeout=0, isolation_level=None, check_same_thread=False
         )
+        self._connection.execute("PRAGMA foreign_keys=ON")
         self._by_tag = MANIFEST_BY_TAG.format("?", "?", SQLITE_NOW)
         self._by_digest = MANIFEST_BY_DIGEST.format("?", "?")
         self._blob = ACCESSIBLE_BLOB.format("?", "?", SQLITE_NOW)
         self._upload = UPLOAD_PROGRESS.format("?", "?")
         self._blob_or_job = BLOB_OR_JOB.format("?1", "?2")
+        self._start_upload = START_UPLOAD.format("?1", "?2", "?3")
+        self._record_size = RECORD_UPLOAD_SIZE.format("?1", "?2", "?3", "?4", "?5")
+        self._touch_blob = TOUCH_BLOB.format("?1", "?2")
+        self._delete_job = DELETE_JOB.format("?1", "?2")
 
     async def _one(self, sql: str, *params: Any) -> Any:
         return await run_while_busy(lambda: self._connection.execute(sql, params).fetchone())
@@ -182,11 +238,30 @@ class SqliteHotReads(HotReads):
     async def blob_or_job(self, digest: str, job_kind: str) -> bool:
         return await self._one(self._blob_or_job, digest, job_kind) is not None
 
+    async def start_upload(self, upload_id: str, repository: str, now: datetime) -> int | None:
+        row = await self._one(self._start_upload, upload_id, repository, _sqlite_time(now))
+        return row[0] if row else None
+
+    async def record_upload_size(
+        self, upload_id: str, old_size: int, new_size: int, sha256: str | None, now: datetime
+    ) -> bool:
+        parameters = (upload_id, old_size, new_size, sha256, _sqlite_time(now))
+        return await self._one(self._record_size, *parameters) is not None
+
+    async def cancel_byte_deletion(self, digest: str, job_kind: str, now: datetime) -> None:
+        await self._one(self._touch_blob, digest, _sqlite_time(now))
+        await self._one(self._delete_job, digest, job_kind)
+
     async def close(self) -> None:
         self._connection.close()
 
 
-class PostgresHotReads(HotReads):
+def _sqlite_time(moment: datetime) -> str:
+    """``moment`` as SQLAlchemy stores a naive UTC ``DateTime`` in SQLite."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+class PostgresHotPath(HotPath):
     def __init__(self, dsn: str, pool_size: int) -> None:
         self._dsn = dsn
         self._pool_size = pool_size
@@ -198,6 +273,10 @@ class PostgresHotReads(HotReads):
         self._blob = ACCESSIBLE_BLOB.format("$1", "$2", POSTGRES_NOW)
         self._upload = UPLOAD_PROGRESS.format("$1", "$2")
         self._blob_or_job = BLOB_OR_JOB.format("$1", "$2")
+        self._start_upload = START_UPLOAD.format("$1", "$2", "$3")
+        self._record_size = RECORD_UPLOAD_SIZE.format("$1", "$2", "$3", "$4", "$5")
+        self._touch_blob = TOUCH_BLOB.format("$1", "$2")
+        self._delete_job = DELETE_JOB.format("$1", "$2")
 
     async def _one(self, sql: str, *params: Any) -> Any:
         """The first row of ``sql``, from the same read as an identical one still waiting
@@ -220,11 +299,21 @@ class PostgresHotReads(HotReads):
             if self._waiting.get(key) is asyncio.current_task():
                 del self._waiting[key]
 
+    async def _write(self, sql: str, *params: Any) -> Any:
+        """The first row (if any) of the write ``sql``, in its own transaction."""
+        pool = self._pool or await self._open_pool()
+        async with pool.acquire() as connection:
+            return await connection.fetchrow(sql, *params)
+
     async def _open_pool(self) -> asyncpg.Pool:
         async with self._pool_lock:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
-                    self._dsn, min_size=1, max_size=self._pool_size, reset=_keep_session
+                    self._dsn,
+                    min_size=1,
+                    max_size=self._pool_size,
+                    reset=_keep_session,
+                    server_settings={"synchronous_commit": "off"},
                 )
             return self._pool
 
@@ -250,9 +339,28 @@ class PostgresHotReads(HotReads):
     async def blob_or_job(self, digest: str, job_kind: str) -> bool:
         return await self._one(self._blob_or_job, digest, job_kind) is not None
 
+    async def start_upload(self, upload_id: str, repository: str, now: datetime) -> int | None:
+        row = await self._write(self._start_upload, upload_id, repository, _naive_utc(now))
+        return row[0] if row else None
+
+    async def record_upload_size(
+        self, upload_id: str, old_size: int, new_size: int, sha256: str | None, now: datetime
+    ) -> bool:
+        parameters = (upload_id, old_size, new_size, sha256, _naive_utc(now))
+        return await self._write(self._record_size, *parameters) is not None
+
+    async def cancel_byte_deletion(self, digest: str, job_kind: str, now: datetime) -> None:
+        await self._write(self._touch_blob, digest, _naive_utc(now))
+        await self._write(self._delete_job, digest, job_kind)
+
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """``moment`` as the naive UTC ``timestamp`` of the columns."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:

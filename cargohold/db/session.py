@@ -9,7 +9,8 @@ without blocking the event loop (``sqlite_driver``: statements run inline, a bus
 database is retried after a sleep). SQLite runs in WAL mode so that readers never wait
 for the writer.
 
-``Database.hot`` answers the few reads every pull makes without the ORM (``hot.py``).
+``Database.hot`` answers the few reads every pull makes, and writes an upload's bookkeeping,
+without the ORM (``hot.py``).
 
 On PostgreSQL a pooled connection is pinged before use only when it sat idle for
 ``PING_AFTER_IDLE_SECONDS`` (``ping_when_idle``); a dead one is then replaced unseen.
@@ -22,7 +23,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, exc, text
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -32,11 +33,10 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from cargohold.db.hot import HotReads, open_hot_reads
+from cargohold.db.hot import HotPath, open_hot_path
 from cargohold.db.sqlite_driver import WalCheckpoints, async_connector
 
 PING_AFTER_IDLE_SECONDS = 10.0
-ASYNCHRONOUS_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 class Database:
@@ -55,7 +55,7 @@ class Database:
                 url, pool_size=pool_size, max_overflow=pool_size
             )
             ping_when_idle(self.writer, PING_AFTER_IDLE_SECONDS)
-        self.hot: HotReads = open_hot_reads(url, pool_size)
+        self.hot: HotPath = open_hot_path(url, pool_size)
         self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False)
 
@@ -66,20 +66,9 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def write(self, *, durable: bool = True) -> AsyncIterator[AsyncSession]:
-        """A session whose transaction commits when the block ends without an exception.
-
-        ``durable=False``, for bookkeeping whose loss only makes a client retry (an
-        upload's progress): on PostgreSQL the commit returns before its WAL record is on
-        disk (``synchronous_commit`` off for this transaction). A crash of the database
-        server, not of cargohold, may lose it, but never corrupts anything, and a later
-        durable commit makes it durable too (the WAL is flushed in order). A durable commit
-        waits for a flush that queues behind the blob data being written: the PATCHes of
-        skopeo pushes took 44 instead of 54 ms (median of 70, bench/, issue 5). SQLite in
-        WAL mode with ``synchronous=NORMAL`` never waits for a flush at commit."""
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session whose transaction commits when the block ends without an exception."""
         async with self._write_sessions() as session, session.begin():
-            if not durable and not self.is_sqlite:
-                await session.execute(ASYNCHRONOUS_COMMIT)
             yield session
         if self._checkpoints is not None:
             self._checkpoints.note_commit()

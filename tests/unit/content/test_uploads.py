@@ -10,7 +10,15 @@ from datetime import timedelta
 import pytest
 
 from cargohold.content.services import Services
-from cargohold.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
+from cargohold.content.uploads import UploadState
+from cargohold.db.models import utcnow
+from cargohold.errors import (
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    DigestInvalid,
+    RangeInvalid,
+    SizeInvalid,
+)
 from cargohold.spec.digest import Digest
 from cargohold.storage.layout import upload_key
 
@@ -178,3 +186,38 @@ async def test_an_upload_is_unknown_in_another_repository(backend: Backend) -> N
         with pytest.raises(BlobUploadUnknown):
             await act
     assert (await uploads.status(REPO, state.id)).size == 4
+
+
+async def test_a_size_recorded_by_another_request_meanwhile_is_refused(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two PATCHes of one upload at once (a client retrying too early): the one that
+    records its size second finds the size changed and keeps nothing of its chunk."""
+    first, second = backend.services, other_node(backend)
+    state = await first.uploads.start(REPO)
+    read_status = first.uploads.status
+
+    async def status_then_another_chunk_lands(repository: str, upload_id: str) -> UploadState:
+        seen = await read_status(repository, upload_id)
+        await second.uploads.append(REPO, state.id, body(b"other"), start=0)
+        return seen
+
+    monkeypatch.setattr(first.uploads, "status", status_then_another_chunk_lands)
+    with pytest.raises(BlobUploadInvalid, match="changed by another request"):
+        await first.uploads.append(REPO, state.id, body(b"mine"), start=0)
+    progress = await backend.db.hot.upload_progress(REPO, state.id)
+    assert progress is not None and progress.size == len(b"other")
+
+
+async def test_the_first_upload_makes_the_repository_and_the_next_ones_find_it(
+    backend: Backend,
+) -> None:
+    uploads = backend.services.uploads
+    assert not await backend.db.hot.repository_exists(REPO)
+    first = await uploads.start(REPO)
+    second = await uploads.start(REPO)
+    assert first.repository_id == second.repository_id
+    for state in (first, second):
+        assert (await uploads.status(REPO, state.id)).size == 0
+    assert await backend.db.hot.start_upload("0" * 32, "team/none", utcnow()) is None
+    assert not await backend.db.hot.repository_exists("team/none")

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from cargohold.db import sqlite_driver
-from cargohold.db.hot import open_hot_reads
+from cargohold.db.hot import open_hot_path
 from cargohold.db.session import Database
 from cargohold.db.sqlite_driver import async_connector
 
@@ -138,7 +138,7 @@ async def test_hot_reads_wait_for_a_locked_database_while_the_loop_runs(tmp_path
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("PRAGMA locking_mode=EXCLUSIVE")  # holds the file until it closes
     other.execute("INSERT INTO repository (name) VALUES ('team/other')")
-    hot = open_hot_reads(f"sqlite+aiosqlite:///{path}", pool_size=1)
+    hot = open_hot_path(f"sqlite+aiosqlite:///{path}", pool_size=1)
 
     try:
         async with loop_ticks() as ticks:
