@@ -21,8 +21,7 @@ SQLite: one ``sqlite3`` connection per process in autocommit mode, queried on th
 loop thread. In WAL mode a reader never waits for a writer, and each statement sees the
 latest commit; a write waits for another process's write lock, and a read for the rare
 busy database (recovery of the WAL), as the engine's connections do
-(``sqlite_driver.run_while_busy``), without blocking the loop. (Within a process a writer
-never holds the lock across an ``await``: the engine's statements run inline.)
+(``sqlite_driver.run_while_busy``), without blocking the loop.
 PostgreSQL: an asyncpg pool; asyncpg prepares and caches each statement. The pool does not
 reset a connection it gets back (asyncpg's default sends ``RESET ALL``, ``UNLISTEN *``,
 ``CLOSE ALL`` and ``pg_advisory_unlock_all()``, a second round trip per read): these are
@@ -312,8 +311,8 @@ class PostgresHotPath(HotPath):
                     self._dsn,
                     min_size=1,
                     max_size=self._pool_size,
+                    init=_commit_without_waiting_for_the_flush,
                     reset=_keep_session,
-                    server_settings={"synchronous_commit": "off"},
                 )
             return self._pool
 
@@ -363,8 +362,15 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
+async def _commit_without_waiting_for_the_flush(connection: asyncpg.Connection) -> None:
+    """The pool's set-up of each new connection (see the module's docstring). A session
+    setting, not a startup parameter, which a connection pooler may refuse."""
+    await connection.execute("SET synchronous_commit TO off")
+
+
 async def _keep_session(connection: asyncpg.Connection) -> None:
-    """The pool's reset: nothing to undo after a hot read (see the module's docstring)."""
+    """The pool's reset: nothing to undo after a hot statement (see the module's
+    docstring)."""
 
 
 def _retrieve_exception(read: asyncio.Task[Any]) -> None:
