@@ -91,8 +91,7 @@ class ManifestService:
             expires_after = await self.labels.expires_after(parsed)
         tag_move = None
         async with self.db.write() as session:
-            repository_id = await ensure_repository(session, repository)
-            await lock_repository(session, repository_id, shared=True)
+            repository_id = await ensure_repository(session, repository, lock=True)
             manifest_id, new = await self._store(session, repository_id, parsed, raw)
             await record_push(
                 session,

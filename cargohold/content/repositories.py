@@ -12,6 +12,8 @@ from cargohold.spec.reference import namespace_of, validate_repository_name
 
 # Built once: a statement made per call costs more than its query (it is on every push).
 _REPOSITORY_ID = select(Repository.id).where(Repository.name == bindparam("name"))
+# The same, holding the repository's shared lock (``lock_repository``); SQLite ignores it.
+_LOCKED_REPOSITORY_ID = _REPOSITORY_ID.with_for_update(read=True)
 
 
 async def find_repository_id(session: AsyncSession, name: str) -> int | None:
@@ -28,14 +30,17 @@ async def require_repository_id(session: AsyncSession, name: str) -> int:
     return repository_id
 
 
-async def ensure_repository(session: AsyncSession, name: str) -> int:
-    """The id of repository ``name``, creating it and its namespace when missing.
+async def ensure_repository(session: AsyncSession, name: str, *, lock: bool = False) -> int:
+    """The id of repository ``name``, creating it and its namespace when missing; with
+    ``lock``, also holding the repository's shared lock as ``lock_repository(shared=True)``
+    does, in the same statement when the repository exists (one round trip of each push).
 
     Must run in a write transaction. Safe against a concurrent creator: conflicting inserts
     are skipped and the row is read back.
     """
     validate_repository_name(name)
-    existing = await find_repository_id(session, name)
+    query = _LOCKED_REPOSITORY_ID if lock else _REPOSITORY_ID
+    existing = (await session.execute(query, {"name": name})).scalar_one_or_none()
     if existing is not None:
         return existing
     namespace = namespace_of(name)
@@ -46,7 +51,10 @@ async def ensure_repository(session: AsyncSession, name: str) -> int:
     await insert_ignoring_conflicts(
         session, Repository, [{"name": name, "namespace_id": namespace_id}]
     )
-    return await require_repository_id(session, name)
+    repository_id = await require_repository_id(session, name)
+    if lock:
+        await lock_repository(session, repository_id, shared=True)
+    return repository_id
 
 
 async def lock_repository(

@@ -37,6 +37,11 @@ def exclusive(session: AsyncSession, repository_id: int) -> Awaitable[None]:
     return lock_repository(session, repository_id)
 
 
+async def pushing(session: AsyncSession, repository_id: int) -> None:
+    """The shared lock as a push takes it: while finding the repository by name."""
+    assert await ensure_repository(session, REPOSITORY, lock=True) == repository_id
+
+
 def tag(name: str) -> Lock:
     def lock(session: AsyncSession, repository_id: int) -> Awaitable[None]:
         return lock_tag(session, repository_id, name)
@@ -86,6 +91,9 @@ async def _check_second_writer(backend: Backend, first: Lock, second: Lock, wait
         pytest.param(shared, shared, False, id="push beside push"),
         pytest.param(shared, exclusive, True, id="collection after push"),
         pytest.param(exclusive, shared, True, id="push after collection"),
+        pytest.param(pushing, pushing, False, id="push beside push, found by name"),
+        pytest.param(pushing, exclusive, True, id="collection after push, found by name"),
+        pytest.param(exclusive, pushing, True, id="push after collection, found by name"),
         pytest.param(tag("latest"), tag("latest"), True, id="one tag"),
         pytest.param(tag("latest"), tag("stable"), False, id="two tags"),
     ],
