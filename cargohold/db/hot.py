@@ -21,7 +21,10 @@ SQLite: one ``sqlite3`` connection per process in autocommit mode, queried on th
 loop thread. In WAL mode a reader never waits for a writer, and each statement sees the
 latest commit; a write waits for another process's write lock, and a read for the rare
 busy database (recovery of the WAL), as the engine's connections do
-(``sqlite_driver.run_while_busy``), without blocking the loop.
+(``sqlite_driver.run_while_busy``), without blocking the loop. It sets what the engine's
+connections set (``CONNECTION_PRAGMAS``: no fsync at commit, no inline checkpoint); its
+writes are not counted by ``WalCheckpoints``, whose checkpoints follow the engine's
+commits (every upload ends with one).
 PostgreSQL: an asyncpg pool; asyncpg prepares and caches each statement. The pool does not
 reset a connection it gets back (asyncpg's default sends ``RESET ALL``, ``UNLISTEN *``,
 ``CLOSE ALL`` and ``pg_advisory_unlock_all()``, a second round trip per read): these are
@@ -44,7 +47,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from cargohold.db.sqlite_driver import run_while_busy
+from cargohold.db.sqlite_driver import CONNECTION_PRAGMAS, run_while_busy
 
 # A live row whose ``expires_at`` has passed is no longer in the active set, whether or not
 # the expiry job has ended it yet (``content.tag_history``); ``uq_tag_alive`` still finds
@@ -201,7 +204,7 @@ class SqliteHotPath(HotPath):
         self._connection = sqlite3.connect(
             path, timeout=0, isolation_level=None, check_same_thread=False
         )
-        self._connection.execute("PRAGMA foreign_keys=ON")
+        self._set_up = False
         self._by_tag = MANIFEST_BY_TAG.format("?", "?", SQLITE_NOW)
         self._by_digest = MANIFEST_BY_DIGEST.format("?", "?")
         self._blob = ACCESSIBLE_BLOB.format("?", "?", SQLITE_NOW)
@@ -213,7 +216,14 @@ class SqliteHotPath(HotPath):
         self._delete_job = DELETE_JOB.format("?1", "?2")
 
     async def _one(self, sql: str, *params: Any) -> Any:
-        return await run_while_busy(lambda: self._connection.execute(sql, params).fetchone())
+        return await run_while_busy(lambda: self._first_row(sql, params))
+
+    def _first_row(self, sql: str, params: tuple[Any, ...]) -> Any:
+        if not self._set_up:  # here, where a busy database is waited for: some read it
+            for pragma in CONNECTION_PRAGMAS:  # without them, each write waited for an fsync
+                self._connection.execute(pragma)
+            self._set_up = True
+        return self._connection.execute(sql, params).fetchone()
 
     async def manifest_by_tag(self, repository: str, tag: str) -> ManifestRow | None:
         row = await self._one(self._by_tag, repository, tag)

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from cargohold.db.hot import HotPath, open_hot_path
-from cargohold.db.sqlite_driver import WalCheckpoints, async_connector
+from cargohold.db.sqlite_driver import CONNECTION_PRAGMAS, WalCheckpoints, async_connector
 
 PING_AFTER_IDLE_SECONDS = 10.0
 
@@ -123,10 +123,8 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
         # The connections are in autocommit mode (``async_connector``), so that "begin"
         # below is the only BEGIN and it can be IMMEDIATE.
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA wal_autocheckpoint=0")  # Database.write checkpoints
-        cursor.execute("PRAGMA foreign_keys=ON")
+        for pragma in ("PRAGMA journal_mode=WAL", *CONNECTION_PRAGMAS):
+            cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

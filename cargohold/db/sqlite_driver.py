@@ -32,6 +32,15 @@ from typing import Any
 
 import aiosqlite
 
+# What every connection of the process (the engine's and ``db.hot``'s) sets for itself:
+# commits that wait for no fsync in WAL mode (a commit may be lost with the machine's power,
+# the database is never corrupt), no checkpoint inline (``WalCheckpoints``), foreign keys
+# enforced. (WAL mode itself is a setting of the database file: the engine sets it.)
+CONNECTION_PRAGMAS = (
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA wal_autocheckpoint=0",
+    "PRAGMA foreign_keys=ON",
+)
 BUSY_TIMEOUT_SECONDS = 30.0
 CHECKPOINT_EVERY = 200  # commits; SQLite's own default is every 1,000 WAL pages
 _FIRST_WAIT, _LONGEST_WAIT = 0.001, 0.05
