@@ -159,22 +159,41 @@ class HotPath(abc.ABC):
     async def blob_or_job(self, digest: str, job_kind: str) -> bool:
         """Whether a blob row for ``digest`` or a ``job_kind`` job keyed by it exists."""
 
-    @abc.abstractmethod
+    def __init__(self, marks: tuple[str, ...]) -> None:
+        """``marks``: this database's placeholders for the first to fifth parameter."""
+        self._start_upload = START_UPLOAD.format(*marks)
+        self._record_size = RECORD_UPLOAD_SIZE.format(*marks)
+        self._touch_blob = TOUCH_BLOB.format(*marks)
+        self._delete_job = DELETE_JOB.format(*marks)
+
     async def start_upload(self, upload_id: str, repository: str, now: datetime) -> int | None:
         """Record the new, empty upload ``upload_id`` in ``repository`` and return the
         repository's id; None, recording nothing, when the repository does not exist."""
+        row = await self._write(self._start_upload, upload_id, repository, self._time(now))
+        return row[0] if row else None
 
-    @abc.abstractmethod
     async def record_upload_size(
         self, upload_id: str, old_size: int, new_size: int, sha256: str | None, now: datetime
     ) -> bool:
         """Set the upload's size (and the sha256 of its bytes, when known) if it is still
         ``old_size``; False when the upload is gone or another request changed it."""
+        parameters = (upload_id, old_size, new_size, sha256, self._time(now))
+        return await self._write(self._record_size, *parameters) is not None
 
-    @abc.abstractmethod
     async def cancel_byte_deletion(self, digest: str, job_kind: str, now: datetime) -> None:
         """Touch the blob row of ``digest`` (``created_at`` set to ``now``), if any, then
         delete its ``job_kind`` job, if any (``content.gc``)."""
+        await self._write(self._touch_blob, digest, self._time(now))
+        await self._write(self._delete_job, digest, job_kind)
+
+    @abc.abstractmethod
+    async def _write(self, sql: str, *params: Any) -> Any:
+        """The first row (if any) of the write ``sql``, in its own transaction."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def _time(moment: datetime) -> Any:
+        """``moment`` as the driver takes the value of a naive UTC ``DateTime`` column."""
 
     @abc.abstractmethod
     async def close(self) -> None: ...
@@ -205,15 +224,12 @@ class SqliteHotPath(HotPath):
             path, timeout=0, isolation_level=None, check_same_thread=False
         )
         self._set_up = False
+        super().__init__(("?1", "?2", "?3", "?4", "?5"))
         self._by_tag = MANIFEST_BY_TAG.format("?", "?", SQLITE_NOW)
         self._by_digest = MANIFEST_BY_DIGEST.format("?", "?")
         self._blob = ACCESSIBLE_BLOB.format("?", "?", SQLITE_NOW)
         self._upload = UPLOAD_PROGRESS.format("?", "?")
         self._blob_or_job = BLOB_OR_JOB.format("?1", "?2")
-        self._start_upload = START_UPLOAD.format("?1", "?2", "?3")
-        self._record_size = RECORD_UPLOAD_SIZE.format("?1", "?2", "?3", "?4", "?5")
-        self._touch_blob = TOUCH_BLOB.format("?1", "?2")
-        self._delete_job = DELETE_JOB.format("?1", "?2")
 
     async def _one(self, sql: str, *params: Any) -> Any:
         return await run_while_busy(lambda: self._first_row(sql, params))
@@ -247,31 +263,21 @@ class SqliteHotPath(HotPath):
     async def blob_or_job(self, digest: str, job_kind: str) -> bool:
         return await self._one(self._blob_or_job, digest, job_kind) is not None
 
-    async def start_upload(self, upload_id: str, repository: str, now: datetime) -> int | None:
-        row = await self._one(self._start_upload, upload_id, repository, _sqlite_time(now))
-        return row[0] if row else None
+    async def _write(self, sql: str, *params: Any) -> Any:
+        return await self._one(sql, *params)
 
-    async def record_upload_size(
-        self, upload_id: str, old_size: int, new_size: int, sha256: str | None, now: datetime
-    ) -> bool:
-        parameters = (upload_id, old_size, new_size, sha256, _sqlite_time(now))
-        return await self._one(self._record_size, *parameters) is not None
-
-    async def cancel_byte_deletion(self, digest: str, job_kind: str, now: datetime) -> None:
-        await self._one(self._touch_blob, digest, _sqlite_time(now))
-        await self._one(self._delete_job, digest, job_kind)
+    @staticmethod
+    def _time(moment: datetime) -> str:
+        """As SQLAlchemy stores it in SQLite."""
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
     async def close(self) -> None:
         self._connection.close()
 
 
-def _sqlite_time(moment: datetime) -> str:
-    """``moment`` as SQLAlchemy stores a naive UTC ``DateTime`` in SQLite."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 class PostgresHotPath(HotPath):
     def __init__(self, dsn: str, pool_size: int) -> None:
+        super().__init__(("$1", "$2", "$3", "$4", "$5"))
         self._dsn = dsn
         self._pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
@@ -282,10 +288,6 @@ class PostgresHotPath(HotPath):
         self._blob = ACCESSIBLE_BLOB.format("$1", "$2", POSTGRES_NOW)
         self._upload = UPLOAD_PROGRESS.format("$1", "$2")
         self._blob_or_job = BLOB_OR_JOB.format("$1", "$2")
-        self._start_upload = START_UPLOAD.format("$1", "$2", "$3")
-        self._record_size = RECORD_UPLOAD_SIZE.format("$1", "$2", "$3", "$4", "$5")
-        self._touch_blob = TOUCH_BLOB.format("$1", "$2")
-        self._delete_job = DELETE_JOB.format("$1", "$2")
 
     async def _one(self, sql: str, *params: Any) -> Any:
         """The first row of ``sql``, from the same read as an identical one still waiting
@@ -309,10 +311,14 @@ class PostgresHotPath(HotPath):
                 del self._waiting[key]
 
     async def _write(self, sql: str, *params: Any) -> Any:
-        """The first row (if any) of the write ``sql``, in its own transaction."""
         pool = self._pool or await self._open_pool()
         async with pool.acquire() as connection:
             return await connection.fetchrow(sql, *params)
+
+    @staticmethod
+    def _time(moment: datetime) -> datetime:
+        """As asyncpg takes a ``timestamp`` (naive)."""
+        return moment.astimezone(UTC).replace(tzinfo=None)
 
     async def _open_pool(self) -> asyncpg.Pool:
         async with self._pool_lock:
@@ -348,28 +354,9 @@ class PostgresHotPath(HotPath):
     async def blob_or_job(self, digest: str, job_kind: str) -> bool:
         return await self._one(self._blob_or_job, digest, job_kind) is not None
 
-    async def start_upload(self, upload_id: str, repository: str, now: datetime) -> int | None:
-        row = await self._write(self._start_upload, upload_id, repository, _naive_utc(now))
-        return row[0] if row else None
-
-    async def record_upload_size(
-        self, upload_id: str, old_size: int, new_size: int, sha256: str | None, now: datetime
-    ) -> bool:
-        parameters = (upload_id, old_size, new_size, sha256, _naive_utc(now))
-        return await self._write(self._record_size, *parameters) is not None
-
-    async def cancel_byte_deletion(self, digest: str, job_kind: str, now: datetime) -> None:
-        await self._write(self._touch_blob, digest, _naive_utc(now))
-        await self._write(self._delete_job, digest, job_kind)
-
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    """``moment`` as the naive UTC ``timestamp`` of the columns."""
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 async def _commit_without_waiting_for_the_flush(connection: asyncpg.Connection) -> None:
