@@ -156,11 +156,11 @@ class UploadService:
         keep = True
         try:
             async for chunk in body:
-                received += len(chunk)
-                if length is not None and received > length:
+                if length is not None and received + len(chunk) > length:
                     keep = False
                     raise SizeInvalid(f"body is longer than the declared {length} bytes")
                 await writer.write(chunk)
+                received += len(chunk)  # stored: a chunk the storage failed on is not counted
                 if running is not None:
                     running.update(chunk)
         finally:

@@ -4,8 +4,11 @@ continue or complete an upload that another began."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+import os
+import subprocess
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -18,8 +21,10 @@ from cargohold.errors import (
     DigestInvalid,
     RangeInvalid,
     SizeInvalid,
+    StorageError,
 )
 from cargohold.spec.digest import Digest
+from cargohold.storage.filesystem import FilesystemDriver
 from cargohold.storage.layout import upload_key
 
 from .conftest import Backend
@@ -112,6 +117,39 @@ async def test_a_broken_chunk_keeps_what_arrived_and_the_upload_resumes(backend:
     data = b"first half second half"
     blob = await uploads.complete(REPO, state.id, Digest.of_bytes(data))
     assert blob.size == len(data)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 256 KiB filesystem (tmpfs), mounted for the test: needs root."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem needs root")
+    mountpoint = tmp_path / "small-disk"
+    mountpoint.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mountpoint)]
+    subprocess.run(mount, check=True)
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", "--lazy", str(mountpoint)], check=True)
+
+
+async def test_a_chunk_that_fills_the_disk_is_not_counted(
+    backend: Backend, small_disk: Path
+) -> None:
+    """The upload keeps the chunks stored before the one the disk had no room for, and
+    the client resumes after them (what that chunk left in the file is cut off)."""
+    storage = FilesystemDriver(small_disk)
+    uploads = Services.build(backend.db, storage, timedelta(hours=1)).uploads
+    stored, too_big = b"s" * 100_000, b"b" * 300_000
+    state = await uploads.start(REPO)
+    with pytest.raises(StorageError, match="No space left on device"):
+        await uploads.append(REPO, state.id, body(stored, too_big))
+    resumed = await uploads.status(REPO, state.id)
+    assert resumed.size == len(stored)
+    await uploads.append(REPO, state.id, body(b"rest"), start=resumed.size)
+    blob = await uploads.complete(REPO, state.id, Digest.of_bytes(stored + b"rest"))
+    assert blob.size == len(stored) + 4
 
 
 async def test_a_chunk_at_the_wrong_offset_is_refused(backend: Backend) -> None:
