@@ -16,15 +16,20 @@ _REPOSITORY_ID = select(Repository.id).where(Repository.name == bindparam("name"
 _LOCKED_REPOSITORY_ID = _REPOSITORY_ID.with_for_update(read=True)
 
 
-async def find_repository_id(session: AsyncSession, name: str) -> int | None:
-    """The id of repository ``name``, or None when it does not exist."""
-    result = await session.execute(_REPOSITORY_ID, {"name": name})
-    return result.scalar_one_or_none()
+async def find_repository_id(
+    session: AsyncSession, name: str, *, lock: bool = False
+) -> int | None:
+    """The id of repository ``name``, or None when it does not exist; with ``lock``, the
+    same statement takes the repository's shared lock, as ``lock_repository(shared=True)``
+    does."""
+    query = _LOCKED_REPOSITORY_ID if lock else _REPOSITORY_ID
+    return (await session.execute(query, {"name": name})).scalar_one_or_none()
 
 
-async def require_repository_id(session: AsyncSession, name: str) -> int:
-    """The id of repository ``name``; raises ``NameUnknown`` when it does not exist."""
-    repository_id = await find_repository_id(session, name)
+async def require_repository_id(session: AsyncSession, name: str, *, lock: bool = False) -> int:
+    """The id of repository ``name`` (``lock`` as for ``find_repository_id``); raises
+    ``NameUnknown`` when it does not exist."""
+    repository_id = await find_repository_id(session, name, lock=lock)
     if repository_id is None:
         raise NameUnknown(f"repository {name!r} is not known to this registry")
     return repository_id
@@ -32,15 +37,14 @@ async def require_repository_id(session: AsyncSession, name: str) -> int:
 
 async def ensure_repository(session: AsyncSession, name: str, *, lock: bool = False) -> int:
     """The id of repository ``name``, creating it and its namespace when missing; with
-    ``lock``, also holding the repository's shared lock as ``lock_repository(shared=True)``
-    does, in the same statement when the repository exists (one round trip of each push).
+    ``lock``, also holding the repository's shared lock, in the statement that finds the
+    repository (one round trip of each push; see ``find_repository_id``).
 
     Must run in a write transaction. Safe against a concurrent creator: conflicting inserts
     are skipped and the row is read back.
     """
     validate_repository_name(name)
-    query = _LOCKED_REPOSITORY_ID if lock else _REPOSITORY_ID
-    existing = (await session.execute(query, {"name": name})).scalar_one_or_none()
+    existing = await find_repository_id(session, name, lock=lock)
     if existing is not None:
         return existing
     namespace = namespace_of(name)
@@ -51,10 +55,7 @@ async def ensure_repository(session: AsyncSession, name: str, *, lock: bool = Fa
     await insert_ignoring_conflicts(
         session, Repository, [{"name": name, "namespace_id": namespace_id}]
     )
-    repository_id = await require_repository_id(session, name)
-    if lock:
-        await lock_repository(session, repository_id, shared=True)
-    return repository_id
+    return await require_repository_id(session, name, lock=lock)
 
 
 async def lock_repository(
