@@ -1,18 +1,26 @@
 """What the machine can do at most, measured next to the registries: one core's sha256,
-disk writes that end with fdatasync (in the directory the registries store into), and
-loopback TCP throughput between two threads of one process."""
+disk writes that end with fdatasync (in the directory the registries store into), loopback
+TCP throughput between two threads of one process, and, when nginx is installed, nginx
+serving a file with ``sendfile`` to the download figures' client: the ceiling for serving
+blobs."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import statistics
+import subprocess
 import threading
 import time
 from pathlib import Path
 
-from bench.client import MiB
+from bench.client import MiB, Sink
+from bench.images import random_file
+from bench.servers import free_port, wait_http
+
+NGINX_FILE_MIB = 256
 
 
 def sha256_mib_s(total_mib: int) -> float:
@@ -72,6 +80,38 @@ def loopback_mib_s(total_mib: int) -> float:
     return total_mib / elapsed
 
 
+def nginx_sendfile_mib_s(directory: Path, total_mib: int) -> float:
+    """nginx (one process, ``sendfile``, from the page cache) serving a 256 MiB file
+    ``total_mib`` / 256 times on one connection to ``Sink``, as the download figures read."""
+    root = directory / "limits-nginx"
+    (root / "logs").mkdir(parents=True, exist_ok=True)
+    random_file(root / "blob", NGINX_FILE_MIB * MiB)
+    port = free_port()
+    (root / "nginx.conf").write_text(
+        "daemon off; master_process off; pid nginx.pid; error_log logs/error.log;\n"
+        "events {}\n"
+        "http { access_log off; sendfile on; tcp_nopush on;\n"
+        f"  server {{ listen 127.0.0.1:{port}; root {root}; }} }}\n"
+    )
+    argv = ["nginx", "-p", str(root), "-c", "nginx.conf", "-e", "logs/error.log"]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sink = Sink("127.0.0.1", port)
+    times = max(1, total_mib // NGINX_FILE_MIB)
+    try:
+        wait_http("127.0.0.1", port, "/blob", 10, proc, root / "logs" / "error.log")
+        sink.get("/blob")  # the file into the page cache
+        started = time.perf_counter()
+        for _ in range(times):
+            sink.get("/blob")
+        elapsed = time.perf_counter() - started
+    finally:
+        sink.close()
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(root)
+    return times * NGINX_FILE_MIB / elapsed
+
+
 def measure(directory: Path, quick: bool, repetitions: int) -> dict[str, dict[str, object]]:
     size = 256 if quick else 1024
     results = {
@@ -81,6 +121,10 @@ def measure(directory: Path, quick: bool, repetitions: int) -> dict[str, dict[st
         ],
         "loopback_tcp": [loopback_mib_s(size * 2) for _ in range(repetitions)],
     }
+    if shutil.which("nginx"):
+        results["nginx_sendfile"] = [
+            nginx_sendfile_mib_s(directory, size) for _ in range(repetitions)
+        ]
     return {
         name: {
             "value": round(statistics.median(values), 1),

@@ -169,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             ),
         },
         "clients": {
-            "upload/download": "http.client, 1 MiB blocks",
+            "upload": "http.client, 1 MiB blocks",
+            "download": "raw socket, bodies discarded by the kernel (MSG_TRUNC)",
             "GET manifest": f"wrk -t1 -c{ctx.connections}",
             "HEAD blob": f"hey -c {ctx.connections}",
             "listings": "sequential http.client requests, keep-alive",
