@@ -15,7 +15,7 @@ from sqlalchemy import Select, delete, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cargohold.content.repositories import ensure_repository, find_repository_id
-from cargohold.db.dialect import insert_ignoring_conflicts
+from cargohold.db.dialect import insert_returning_id
 from cargohold.db.models import Blob, Manifest, ManifestBlob, UploadedBlob, utcnow
 from cargohold.db.session import Database
 from cargohold.errors import BlobUnknown, Denied
@@ -73,7 +73,9 @@ async def protect_blob(
 
 async def record_blob(session: AsyncSession, digest: str, size: int) -> int:
     """The id of the blob row for ``digest``, inserting it when missing."""
-    await insert_ignoring_conflicts(session, Blob, [{"digest": digest, "size": size}])
+    inserted = await insert_returning_id(session, Blob, {"digest": digest, "size": size})
+    if inserted is not None:
+        return inserted
     return (await session.execute(select(Blob.id).where(Blob.digest == digest))).scalar_one()
 
 

@@ -57,12 +57,13 @@ its result:
   ``gc-bytes`` job's row lock and first re-checks that no blob row for the digest exists.
   An upload completing the same digest (``UploadService.complete``) first runs
   ``cancel_byte_deletion`` (when ``may_be_collected``: a digest
-  with neither a row nor a job cannot lose its bytes within ``grace``): it deletes that
-  job row (waiting for a deletion in progress to finish, after which its bytes are
-  written anew) and touches the blob row so that step 4 leaves it alone for ``grace``,
-  which covers the time until the upload's row and protection are written. Either the
-  deletion finished before the upload published its bytes, or it finds its job cancelled
-  or the row back, and keeps them.
+  with neither a row nor a job cannot lose its bytes within ``grace``). It touches the
+  blob row so that step 4 leaves it alone for ``grace``, which covers the time until the
+  upload's row and protection are written; the bytes of a digest with a row are safe,
+  since a row comes back only after an upload cancelled the deletion. When there is no
+  row, it deletes that job row instead (waiting for a deletion in progress to finish,
+  after which its bytes are written anew). Either the deletion finished before the upload
+  published its bytes, or it finds its job cancelled or the row back, and keeps them.
 
 Known limit: a client that skipped uploading a layer because ``HEAD`` found it in the
 repository (through a manifest that is garbage) and pushes its manifest after collection
@@ -170,11 +171,11 @@ async def may_be_collected(db: Database, digest: str) -> bool:
     return await db.hot.blob_or_job(digest, BYTES_JOB)
 
 
-async def cancel_byte_deletion(db: Database, digest: str) -> None:
-    """Called by an upload of ``digest`` before it publishes the bytes: cancel a pending
-    deletion of those bytes and keep the blob row (if any) from collection for ``grace``
-    (see the module docstring)."""
-    await db.hot.cancel_byte_deletion(digest, BYTES_JOB, utcnow())
+async def cancel_byte_deletion(db: Database, digest: str) -> int | None:
+    """Called by an upload of ``digest`` before it publishes the bytes: keep the blob row
+    from collection for ``grace`` and return its id, or, when there is no row, cancel a
+    pending deletion of the bytes and return None (see the module docstring)."""
+    return await db.hot.cancel_byte_deletion(digest, BYTES_JOB, utcnow())
 
 
 async def record_push(

@@ -16,9 +16,7 @@ _REPOSITORY_ID = select(Repository.id).where(Repository.name == bindparam("name"
 _LOCKED_REPOSITORY_ID = _REPOSITORY_ID.with_for_update(read=True)
 
 
-async def find_repository_id(
-    session: AsyncSession, name: str, *, lock: bool = False
-) -> int | None:
+async def find_repository_id(session: AsyncSession, name: str, *, lock: bool = False) -> int | None:
     """The id of repository ``name``, or None when it does not exist; with ``lock``, the
     same statement takes the repository's shared lock, as ``lock_repository(shared=True)``
     does."""

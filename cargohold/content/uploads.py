@@ -203,15 +203,17 @@ class UploadService:
         # Before the bytes are published: garbage collection must not delete them between
         # now and this upload's row (see ``content.gc``). Not durable (``db.hot``): it
         # matters only once the row below is committed, durably, which makes it durable too.
+        blob_id = None  # the row of a digest stored before, kept from collection for grace
         if await may_be_collected(self.db, str(digest)):
-            await cancel_byte_deletion(self.db, str(digest))
+            blob_id = await cancel_byte_deletion(self.db, str(digest))
         try:
             await self.storage.commit(upload_key(upload_id), blob_key(digest.algorithm, digest.hex))
         except PathNotFound as exc:
             raise BlobUploadUnknown(f"upload {upload_id} has lost its data") from exc
         async with self.db.write() as session:
             await self._delete_row(session, state)
-            blob_id = await record_blob(session, str(digest), state.size)
+            if blob_id is None:
+                blob_id = await record_blob(session, str(digest), state.size)
             await protect_blob(session, state.repository_id, blob_id, self.protection)
         return BlobInfo(str(digest), state.size)
 

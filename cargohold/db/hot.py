@@ -98,7 +98,7 @@ RETURNING 1
 
 # The blob row first, then the job row: the order collection locks them in (each is its
 # own transaction here, so they cannot deadlock with it anyway).
-TOUCH_BLOB = "UPDATE blob SET created_at = {1} WHERE digest = {0}"
+TOUCH_BLOB = "UPDATE blob SET created_at = {1} WHERE digest = {0} RETURNING id"
 DELETE_JOB = "DELETE FROM work_item WHERE kind = {1} AND key = {0}"
 
 BLOB_OR_JOB = """
@@ -180,11 +180,15 @@ class HotPath(abc.ABC):
         parameters = (upload_id, old_size, new_size, sha256, self._time(now))
         return await self._write(self._record_size, *parameters) is not None
 
-    async def cancel_byte_deletion(self, digest: str, job_kind: str, now: datetime) -> None:
-        """Touch the blob row of ``digest`` (``created_at`` set to ``now``), if any, then
-        delete its ``job_kind`` job, if any (``content.gc``)."""
-        await self._write(self._touch_blob, digest, self._time(now))
+    async def cancel_byte_deletion(self, digest: str, job_kind: str, now: datetime) -> int | None:
+        """Touch the blob row of ``digest`` (``created_at`` set to ``now``) and return its
+        id; when there is no row, delete its ``job_kind`` job, if any, and return None
+        (``content.gc``: a job leaves the bytes of a digest that has a row)."""
+        row = await self._write(self._touch_blob, digest, self._time(now))
+        if row is not None:
+            return int(row[0])
         await self._write(self._delete_job, digest, job_kind)
+        return None
 
     @abc.abstractmethod
     async def _write(self, sql: str, *params: Any) -> Any:

@@ -115,8 +115,13 @@ async def test_its_writes_are_one_statement_each(hot: PostgresHotPath) -> None:
     now = datetime.now(UTC)
     assert await hot.start_upload("0" * 32, "library/alpine", now) is None  # no repository
     assert not await hot.record_upload_size("0" * 32, 0, 10, None, now)
-    await hot.cancel_byte_deletion(DIGEST, "gc-bytes", now)
-    assert len(sent) == 4, sent  # the cancellation: the blob row, then the job
+    assert await hot.cancel_byte_deletion(DIGEST, "gc-bytes", now) is None
+    assert len(sent) == 4, sent  # no blob row to touch: the job goes
+    async with _pool(hot).acquire() as connection:
+        blob_id = await connection.fetchval(INSERT_BLOB + " RETURNING id", DIGEST)
+    sent.clear()
+    assert await hot.cancel_byte_deletion(DIGEST, "gc-bytes", now) == blob_id
+    assert len(sent) == 1, sent  # the row touched: a job leaves the bytes of a digest with one
 
 
 SYNCHRONOUS_COMMIT = "SHOW synchronous_commit"
