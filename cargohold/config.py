@@ -117,7 +117,13 @@ class Settings(BaseSettings):
         description="garbage collection's margin past every expiry, and the delay between "
         "removing a blob's row and its bytes",
     )
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=200,
+        description="PostgreSQL connections each process keeps for transactions (and as "
+        "many for its hot reads); a transaction beyond them waits for one",
+    )
     background_workers: bool = Field(
         default=True,
         description="run the background workers (scans, collection, updaters): `serve` "

@@ -12,8 +12,10 @@ for the writer.
 ``Database.hot`` answers the few reads every pull makes, and writes an upload's bookkeeping,
 without the ORM (``hot.py``).
 
-On PostgreSQL a pooled connection is pinged before use only when it sat idle for
-``PING_AFTER_IDLE_SECONDS`` (``ping_when_idle``); a dead one is then replaced unseen.
+On PostgreSQL the engine holds at most ``pool_size`` connections, opened as needed and
+kept; a transaction beyond them waits for one (none is nested in another). A pooled
+connection is pinged before use only when it sat idle for ``PING_AFTER_IDLE_SECONDS``
+(``ping_when_idle``); a dead one is then replaced unseen.
 """
 
 from __future__ import annotations
@@ -51,8 +53,10 @@ class Database:
             self.writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1)
             self._checkpoints = WalCheckpoints(_sqlite_path(url))
         else:
+            # No overflow: a connection opened past the pool is closed as soon as it is
+            # returned, so under load each request paid a PostgreSQL backend's start.
             self.reader = self.writer = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size
+                url, pool_size=pool_size, max_overflow=0
             )
             ping_when_idle(self.writer, PING_AFTER_IDLE_SECONDS)
         self.hot: HotPath = open_hot_path(url, pool_size)
