@@ -317,25 +317,29 @@ def download(ctx: Context, servers: list[Server]) -> list[Figure]:
     )
     verified: set[str] = set()
 
-    def verify(server: Server, conn: Conn, path: str, prefix: bytes) -> None:
+    def served_sha256(
+        conn: Conn, path: str, byte_range: str | None = None
+    ) -> tuple[str, http.client.HTTPResponse]:
+        """The sha256 (hex) of the bytes ``GET path`` serves, whole or ``byte_range``, and
+        the response (read)."""
+        headers, expect = ({"Range": byte_range}, (206,)) if byte_range else ({}, (200,))
+        response = conn.request("GET", path, headers=headers, expect=expect, read=False)
+        hasher = hashlib.sha256()
+        while chunk := response.read(MiB):
+            hasher.update(chunk)
+        return hasher.hexdigest(), response
+
+    def verify(server: Server, conn: Conn, path: str, digest: str, prefix: bytes) -> None:
         """Untimed, once per server: the bytes served, whole and ranged, are those pushed."""
-        ranges = [(None, 0, size), (f"bytes={start}-{end}", start, end - start + 1)]
-        for header, offset, length in ranges:
-            response = conn.request(
-                "GET",
-                path,
-                headers={"Range": header} if header else {},
-                expect=(206,) if header else (200,),
-                read=False,
-            )
-            got = hashlib.sha256()
-            while chunk := response.read(MiB):
-                got.update(chunk)
-            want = hashlib.sha256()
-            for chunk in file_chunks(ctx.blob_file, prefix, offset, length):
-                want.update(chunk)
-            if got.digest() != want.digest():
-                raise RuntimeError(f"download ({header or 'whole'}) returned the wrong bytes")
+        whole, _ = served_sha256(conn, path)
+        if f"sha256:{whole}" != digest:
+            raise RuntimeError("download returned the wrong bytes")
+        ranged, response = served_sha256(conn, path, f"bytes={start}-{end}")
+        want = hashlib.sha256(
+            b"".join(file_chunks(ctx.blob_file, prefix, start, end - start + 1))
+        ).hexdigest()
+        if ranged != want:
+            raise RuntimeError("ranged download returned the wrong bytes")
         if response.headers.get("Content-Range") != f"bytes {start}-{end}/{size}":
             raise RuntimeError(f"bad Content-Range {response.headers.get('Content-Range')}")
         verified.add(server.name)
@@ -344,14 +348,13 @@ def download(ctx: Context, servers: list[Server]) -> list[Figure]:
         repository, digest = ctx.uploaded[server.name]
         prefix = bytes.fromhex(ctx.uploaded[server.name + ":prefix"][1])
         path = f"/v2/{repository}/blobs/{digest}"
-        headers = server.auth_headers(f"repository:{repository}:pull")
         if server.name not in verified:
-            conn = Conn(server.host, server.port, headers)
+            conn = _conn(server, repository, "pull")
             try:
-                verify(server, conn, path, prefix)
+                verify(server, conn, path, digest, prefix)
             finally:
                 conn.close()
-        sink = Sink(server.host, server.port, headers)
+        sink = Sink(server.host, server.port, server.auth_headers(f"repository:{repository}:pull"))
         try:
             t0 = time.perf_counter()
             for _ in range(whole_times):
