@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from starlette.routing import Mount
 
 import cargohold.app
 from cargohold.app import create_app_from_environment
@@ -51,3 +53,20 @@ def test_a_starting_worker_stops_at_once_on_sigterm_and_sigint() -> None:
     create_app_from_environment()
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     assert signal.getsignal(signal.SIGINT) == signal.SIG_DFL
+
+
+@pytest.mark.usefixtures("unfrozen", "worker_environment")
+def test_every_error_handler_runs_on_the_event_loop() -> None:
+    """Starlette runs an exception handler that is a plain function on a worker thread:
+    every error answer (a HEAD of an absent blob, which each layer of a push starts with)
+    would pay that hop."""
+    app = create_app_from_environment()
+    apps = [app, *(route.app for route in app.routes if isinstance(route, Mount))]
+    handlers = {
+        f"{type(each).__name__}: {error}": handler
+        for each in apps
+        for error, handler in each.exception_handlers.items()
+    }
+    plain = [name for name, handler in handlers.items() if not inspect.iscoroutinefunction(handler)]
+    assert len(apps) == 2
+    assert plain == []
