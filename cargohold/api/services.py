@@ -1,5 +1,8 @@
 """How API handlers reach the services that ``app.py`` wired into the application: FastAPI
-dependencies, one per service a handler asks for."""
+dependencies, one per service a handler asks for.
+
+They are coroutines though they never wait: FastAPI calls a dependency that is a plain
+function on a worker thread, a hop per dependency per request."""
 
 from __future__ import annotations
 
@@ -14,26 +17,26 @@ from cargohold.auth.services import AuthServices
 from cargohold.content.services import Services
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     registry: Services = request.app.state.services
     return registry
 
 
-def auth_services(request: Request) -> AuthServices:
+async def auth_services(request: Request) -> AuthServices:
     auth: AuthServices = request.app.state.auth
     return auth
 
 
-def _organizations(request: Request) -> OrganizationService:
-    return auth_services(request).organizations
+async def _organizations(request: Request) -> OrganizationService:
+    return (await auth_services(request)).organizations
 
 
-def _repositories(request: Request) -> RepositoryService:
-    return auth_services(request).repositories
+async def _repositories(request: Request) -> RepositoryService:
+    return (await auth_services(request)).repositories
 
 
-def _robots(request: Request) -> RobotService:
-    return auth_services(request).robots
+async def _robots(request: Request) -> RobotService:
+    return (await auth_services(request)).robots
 
 
 Content = Annotated[Services, Depends(services)]
