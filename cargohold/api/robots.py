@@ -36,7 +36,9 @@ class RobotOut(Out):
     short_name: str
     description: str | None
     created_at: datetime
-    last_used_at: datetime | None
+    last_used_at: datetime | None = Field(
+        description="the robot's last login; recorded once a minute at most: up to a minute behind"
+    )
 
 
 class RobotWithToken(RobotOut):

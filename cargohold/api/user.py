@@ -43,7 +43,9 @@ class UserOut(Out):
     enabled: bool
     provider: str
     created_at: datetime
-    last_login_at: datetime | None
+    last_login_at: datetime | None = Field(
+        description="the last login; recorded once a minute at most: up to a minute behind"
+    )
 
 
 class UserChange(Body):
@@ -60,7 +62,9 @@ class TokenOut(Out):
     scopes: list[str]
     created_at: datetime
     expires_at: datetime | None
-    last_used_at: datetime | None
+    last_used_at: datetime | None = Field(
+        description="the token's last use; recorded once a minute at most: up to a minute behind"
+    )
     revoked_at: datetime | None
 
 
