@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from cargohold.auth.access import API_SCOPES
+from cargohold.auth.accounts import USE_RECORDED_EVERY_SECONDS
 
 _ACCOUNT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 _SHORT = r"[a-z][a-z0-9_]{0,63}"
@@ -66,6 +67,13 @@ RepositoryName = Annotated[
     ),
 ]
 Identifier = Annotated[int, Field(ge=1, le=MAX_ID)]
+LastUse = Annotated[
+    datetime | None,
+    Field(
+        description=f"recorded once in {USE_RECORDED_EVERY_SECONDS} s at most, "
+        "so up to that much behind"
+    ),
+]
 
 RepositoryRole = Literal["read", "write", "admin"]
 TeamRole = Literal["member", "creator", "admin"]

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from cargohold.api.auth import AccountOwner, Audit, AuditTrail, SignedIn
 from cargohold.api.errors import ERROR_RESPONSES
-from cargohold.api.models import AccountName, Body, Out, ShortName, Text
+from cargohold.api.models import AccountName, Body, LastUse, Out, ShortName, Text
 from cargohold.api.services import Robots
 from cargohold.auth.organizations import ORGANIZATION, RobotInfo
 from cargohold.auth.principal import USER, Principal
@@ -36,9 +36,7 @@ class RobotOut(Out):
     short_name: str
     description: str | None
     created_at: datetime
-    last_used_at: datetime | None = Field(
-        description="the robot's last login; recorded once a minute at most: up to a minute behind"
-    )
+    last_used_at: LastUse
 
 
 class RobotWithToken(RobotOut):

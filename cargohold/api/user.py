@@ -20,6 +20,7 @@ from cargohold.api.models import (
     Body,
     Email,
     Identifier,
+    LastUse,
     Out,
     Password,
     Text,
@@ -43,9 +44,7 @@ class UserOut(Out):
     enabled: bool
     provider: str
     created_at: datetime
-    last_login_at: datetime | None = Field(
-        description="the last login; recorded once a minute at most: up to a minute behind"
-    )
+    last_login_at: LastUse
 
 
 class UserChange(Body):
@@ -62,9 +61,7 @@ class TokenOut(Out):
     scopes: list[str]
     created_at: datetime
     expires_at: datetime | None
-    last_used_at: datetime | None = Field(
-        description="the token's last use; recorded once a minute at most: up to a minute behind"
-    )
+    last_used_at: LastUse
     revoked_at: datetime | None
 
 
