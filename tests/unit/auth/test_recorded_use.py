@@ -14,11 +14,11 @@ from cargohold.auth.secrets import TokenKind
 from cargohold.auth.services import AuthServices
 
 
-async def _last_used(auth: AuthServices, account_id: int) -> tuple[datetime | None, ...]:
-    """The account's last login, then each CLI token's last use."""
-    account = await auth.accounts.find("bob")
+async def _last_used(auth: AuthServices, name: str) -> tuple[datetime | None, ...]:
+    """The account's last login, then each of its CLI tokens' last use."""
+    account = await auth.accounts.find(name)
     assert account is not None
-    tokens = await auth.accounts.list_tokens(account_id, TokenKind.CLI)
+    tokens = await auth.accounts.list_tokens(account.id, TokenKind.CLI)
     return (account.last_login_at, *(token.last_used_at for token in tokens))
 
 
@@ -28,17 +28,17 @@ async def test_a_login_is_recorded_at_most_once_a_minute_per_token(
     account_id = await auth.accounts.create_user("bob")
     laptop = await auth.accounts.create_token(account_id, TokenKind.CLI, "laptop")
     ci = await auth.accounts.create_token(account_id, TokenKind.CLI, "ci")
-    assert await _last_used(auth, account_id) == (None, None, None)
+    assert await _last_used(auth, "bob") == (None, None, None)
 
     assert await auth.accounts.authenticate("bob", laptop.text) is not None
-    login, laptop_used, ci_used = await _last_used(auth, account_id)
+    login, laptop_used, ci_used = await _last_used(auth, "bob")
     assert login is not None and laptop_used is not None and ci_used is None
 
     assert await auth.accounts.authenticate("bob", laptop.text) is not None
-    assert await _last_used(auth, account_id) == (login, laptop_used, None)
+    assert await _last_used(auth, "bob") == (login, laptop_used, None)
 
     assert await auth.accounts.authenticate("bob", ci.text) is not None  # its own minute
-    later_login, _, ci_used = await _last_used(auth, account_id)
+    later_login, _, ci_used = await _last_used(auth, "bob")
     assert ci_used is not None and later_login is not None and later_login > login
 
     start = monotonic()
@@ -46,7 +46,7 @@ async def test_a_login_is_recorded_at_most_once_a_minute_per_token(
         cargohold.expiring_cache, "monotonic", lambda: start + USE_RECORDED_EVERY_SECONDS + 1
     )
     assert await auth.accounts.authenticate("bob", laptop.text) is not None
-    _, laptop_used_again, _ = await _last_used(auth, account_id)
+    _, laptop_used_again, _ = await _last_used(auth, "bob")
     assert laptop_used_again is not None and laptop_used_again > laptop_used
 
 
@@ -55,4 +55,4 @@ async def test_a_failed_login_records_nothing(auth: AuthServices) -> None:
     token = await auth.accounts.create_token(account_id, TokenKind.CLI, "laptop")
     assert await auth.accounts.authenticate("bob", token.text + "x") is None
     assert await auth.accounts.authenticate("alice", token.text) is None
-    assert await _last_used(auth, account_id) == (None, None)
+    assert await _last_used(auth, "bob") == (None, None)
